@@ -1,0 +1,3 @@
+from adamatte.cli import main
+
+raise SystemExit(main())

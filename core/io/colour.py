@@ -1,0 +1,81 @@
+"""Colour management with OpenColorIO: plates into the network's working space.
+
+The network sees display-referred sRGB-encoded Rec.709 in 0-1, as the photos it learned from.
+EXR plates are scene-linear, so they are encoded and their highlights rolled off (not clipped)
+on the way in; display-encoded plates (PNG, JPEG, video) are only limited to 0-1. Alpha is data: nothing here ever touches it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import PyOpenColorIO as OCIO
+
+from adamatte.errors import InputError
+
+BUILTIN_CONFIG = "ocio://default"
+WORKING_SPACE = "srgb_tx"  # alias of "sRGB Encoded Rec.709 (sRGB)" in OCIO's and ACES' v2 configs
+SCENE_LINEAR_DEFAULT = "lin_rec709_srgb"  # alias of "Linear Rec.709 (sRGB)"
+DISPLAY_DEFAULT = "srgb_tx"
+HIGHLIGHT_KNEE = 0.9  # encoded value where the roll-off toward 1.0 begins
+
+
+@functools.lru_cache(maxsize=None)
+def load_config(path: str | None = None) -> OCIO.Config:
+    """`path`, else $OCIO, else OCIO's built-in default config (nothing is downloaded)."""
+    source = path or os.environ.get("OCIO") or BUILTIN_CONFIG
+    try:
+        return OCIO.Config.CreateFromFile(source)
+    except OCIO.Exception as exc:
+        raise InputError(f"cannot load OCIO config: {exc}", path=source) from None
+
+
+def default_colorspace(extension: str) -> str:
+    """Scene-linear Rec.709 for EXR, sRGB for integer images and video."""
+    return SCENE_LINEAR_DEFAULT if extension.lower() == ".exr" else DISPLAY_DEFAULT
+
+
+def canonical_name(name: str, config: OCIO.Config | None = None) -> str:
+    """The config's own name for colour space `name` (an alias or role is accepted)."""
+    config = config or load_config()
+    space = config.getColorSpace(name)
+    if space is None:
+        known = ", ".join(cs.getName() for cs in config.getColorSpaces())
+        raise InputError(f"unknown colour space {name!r} in OCIO config {config.getName()!r}; known: {known}")
+    return space.getName()
+
+
+def compress_highlights(rgb: np.ndarray, knee: float = HIGHLIGHT_KNEE) -> np.ndarray:
+    """Roll encoded values above `knee` smoothly toward 1 (slope 1 at the knee); negatives go to 0.
+
+    rgb: H×W×3 float32, any range. Returns the same shape in [0, 1), in place when possible.
+    """
+    np.maximum(rgb, 0.0, out=rgb)
+    over = rgb > knee
+    if over.any():
+        span = 1.0 - knee
+        rgb[over] = knee + span * np.tanh((rgb[over] - knee) / span)
+    return rgb
+
+
+class ColourConverter:
+    """Converts plates from `source` into the working space; reusable across frames and threads."""
+
+    def __init__(self, source: str, config: OCIO.Config | None = None):
+        config = config or load_config()
+        self.source = canonical_name(source, config)
+        self.target = canonical_name(WORKING_SPACE, config)
+        self._processor = config.getProcessor(self.source, self.target).getOptimizedCPUProcessor(OCIO.OPTIMIZATION_DEFAULT)
+        # Display-encoded sources already live in 0-1: a shoulder would only dull their top end.
+        self.rolls_off_highlights = config.getColorSpace(self.source).getEncoding() not in ("sdr-video", "data")
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """rgb: H×W×3 float32 in `source`. Returns H×W×3 float32 working-space values in [0, 1)."""
+        out = np.ascontiguousarray(rgb, dtype=np.float32).copy()
+        if self.source != self.target:
+            self._processor.applyRGB(out)
+        if self.rolls_off_highlights:
+            return compress_highlights(out)
+        return np.clip(out, 0.0, 1.0, out=out)

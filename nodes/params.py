@@ -1,0 +1,66 @@
+"""The one definition of adamatte's render parameters.
+
+The CLI builds its options from this, the Nuke node its knobs and the Blender node its
+properties, so a parameter is added, renamed or re-documented here and nowhere else.
+Pure Python on purpose: a host's interpreter imports it without torch or numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # Python identifier; the CLI flag is --name-with-dashes
+    kind: str  # 'str', 'path', 'int', 'float', 'bool', 'choice' or 'frames'
+    default: Any
+    help: str
+    label: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    group: str = "render"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("frames", "frames", "", "Frames to render, e.g. 1001-1100, 1001-1100x2 or 1001,1005. Empty: the whole input.",
+          label="Frame range", group="input"),
+    Param("input_colorspace", "str", "", "OCIO colour space of the plate. Empty: scene-linear Rec.709 for EXR, sRGB for other images and video.",
+          label="Input colour space", group="input"),
+    Param("layer", "str", "", "EXR layer holding the plate's R,G,B (e.g. 'beauty'). Empty: the default layer.", group="input"),
+    Param("missing", "choice", "error", "What to do with frames missing from the input sequence.",
+          choices=("error", "hold", "black"), label="Missing frames", group="input"),
+    Param("start_frame", "int", 1001, "Frame number given to a video file's first frame.", minimum=-100000, maximum=10000000,
+          group="input"),
+    Param("alpha_channel", "str", "A", "Name of the matte channel in the output, e.g. A or matte.A.", group="output"),
+    Param("layout", "choice", "alpha", "Output channels: the matte alone, or the plate's RGB with it, straight or premultiplied.",
+          choices=("alpha", "rgba", "rgba-premult"), label="Output layout", group="output"),
+    Param("compression", "choice", "zip", "EXR compression of the output.",
+          choices=("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"), group="output"),
+)
+
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def to_cli_args(values: dict[str, Any]) -> list[str]:
+    """CLI arguments for `values` (param name -> value), leaving out values equal to the default."""
+    args: list[str] = []
+    for name, value in values.items():
+        param = BY_NAME[name]
+        if value == param.default or value is None:
+            continue
+        if param.kind == "bool":
+            args.append(param.flag if value else "--no-" + param.flag[2:])
+        else:
+            args += [param.flag, str(value)]
+    return args
