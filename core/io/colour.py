@@ -56,7 +56,8 @@ def compress_highlights(rgb: np.ndarray, knee: float = HIGHLIGHT_KNEE) -> np.nda
     over = rgb > knee
     if over.any():
         span = 1.0 - knee
-        rgb[over] = knee + span * np.tanh((rgb[over] - knee) / span)
+        t = (rgb[over] - knee) / span
+        rgb[over] = knee + span * t / (1.0 + t)  # Reinhard-style: stays distinct far above 1, unlike tanh
     return rgb
 
 

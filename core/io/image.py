@@ -82,7 +82,7 @@ def _open(path: str) -> oiio.ImageInput:
         raise InputError("no such file", path=path)
     inp = oiio.ImageInput.open(path)
     if inp is None:
-        raise InputError(f"cannot open image: {oiio.geterror() or 'unknown format'}", path=path)
+        raise InputError(f"cannot open image: unreadable, truncated or corrupt ({oiio.geterror() or 'unknown format'})", path=path)
     return inp
 
 

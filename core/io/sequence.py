@@ -113,31 +113,29 @@ def _pattern_from_member(path: str) -> SequencePattern:
     return SequencePattern(directory, match.group(1), match.group(3) + ext, len(digits))
 
 
-def _padding_fits(pattern_padding: int, seq: pyseq.Sequence) -> bool:
-    if pattern_padding <= 1:
-        return True
-    return seq.pad == pattern_padding or (seq.pad or 0) >= pattern_padding
+def _digits_fit(digits: str, padding: int) -> bool:
+    """Whether printf's %0{padding}d could have written `digits` (so 0007 fits 4, 10000 fits 4, 007 does not)."""
+    if not digits.isdigit():
+        return False
+    return len(digits) == max(padding, 1) or (len(digits) > padding and not digits.startswith("0"))
 
 
 def find_frames(pattern: SequencePattern) -> list[int]:
-    """The frames of `pattern` that exist on disk, grouped by pyseq."""
+    """The frames of `pattern` that exist on disk.
+
+    pyseq groups the candidates; each member is then checked against the pattern itself,
+    because pyseq cannot number a lone file and may group differently padded names.
+    """
     if pattern.is_still:
         return [1] if os.path.isfile(pattern.path(0)) else []
     candidates = glob.glob(os.path.join(glob.escape(pattern.directory), glob.escape(pattern.head) + "*" + glob.escape(pattern.tail)))
     frames: set[int] = set()
     for seq in pyseq.get_sequences(candidates):
-        if seq.head() != pattern.head or seq.tail() != pattern.tail:
-            continue
-        if not _padding_fits(pattern.padding, seq):
-            continue
-        frames.update(f for f in seq.frames() if os.path.exists(pattern.path(f)))
-    if not frames and len(candidates) == 1:
-        # pyseq cannot tell the frame number of a lone file; the pattern can.
-        lone = _pattern_from_member(candidates[0])
-        if (lone.head, lone.tail) == (pattern.head, pattern.tail):
-            frame = int(os.path.basename(candidates[0])[len(lone.head): len(os.path.basename(candidates[0])) - len(lone.tail)])
-            if os.path.exists(pattern.path(frame)):
-                frames.add(frame)
+        for item in seq:
+            name = os.path.basename(item)
+            digits = name[len(pattern.head): len(name) - len(pattern.tail)]
+            if _digits_fit(digits, pattern.padding):
+                frames.add(int(digits))
     return sorted(frames)
 
 
