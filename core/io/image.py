@@ -95,12 +95,17 @@ def read_info(path: str) -> ImageInfo:
         inp.close()
 
 
-def read_image(path: str) -> tuple[np.ndarray, ImageInfo]:
-    """All channels of `path` as H×W×C float32 (integer types scaled to 0-1), with the header."""
+def read_image(path: str, channels: list[str] | None = None) -> tuple[np.ndarray, ImageInfo]:
+    """`channels` (default: all) of `path` as H×W×C float32 (integer types scaled to 0-1), with the header."""
     inp = _open(path)
     try:
         spec = inp.spec()
-        pixels = inp.read_image(0, 0, 0, spec.nchannels, "float")
+        first, last = 0, spec.nchannels
+        if channels is not None:
+            index = [list(spec.channelnames).index(c) for c in channels]
+            if index == list(range(index[0], index[0] + len(index))):  # contiguous: let OIIO read only those
+                first, last = index[0], index[0] + len(index)
+        pixels = inp.read_image(0, 0, first, last, "float")
         if pixels is None:
             raise InputError(f"cannot read pixels, the file is truncated or corrupt ({inp.geterror()})", path=path)
         info = _info_from_spec(path, spec, inp.format_name())
@@ -109,6 +114,8 @@ def read_image(path: str) -> tuple[np.ndarray, ImageInfo]:
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
+    if channels is not None and last - first != len(channels):
+        pixels = np.ascontiguousarray(pixels[:, :, index])
     return pixels, info
 
 
@@ -126,14 +133,6 @@ def rgb_channel_names(info: ImageInfo, layer: str | None = None) -> list[str]:
     hint = f"; layers in this file: {', '.join(layers)} (pick one with --layer)" if layers else ""
     what = f"layer {layer!r} has no R,G,B channels" if layer else "no R,G,B channels"
     raise InputError(f"{what} (channels: {', '.join(info.channels)}){hint}", path=info.path)
-
-
-def select_channels(pixels: np.ndarray, info: ImageInfo, names: list[str]) -> np.ndarray:
-    """The channels called `names`, in that order, as H×W×len(names)."""
-    index = [info.channels.index(n) for n in names]
-    if index == list(range(len(names))) and pixels.shape[2] == len(names):
-        return pixels
-    return np.ascontiguousarray(pixels[:, :, index])
 
 
 def matte_channel_name(info: ImageInfo) -> str:

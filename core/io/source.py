@@ -9,7 +9,7 @@ import numpy as np
 
 from adamatte.errors import InputError, MissingFramesError
 from adamatte.io.colour import ColourConverter, default_colorspace
-from adamatte.io.image import ImageInfo, read_image, read_info, rgb_channel_names, select_channels
+from adamatte.io.image import ImageInfo, read_image, read_info, rgb_channel_names
 from adamatte.io.sequence import (
     VIDEO_EXTENSIONS, SequencePattern, find_frames, format_frame_range, parse_frame_range, resolve_pattern,
 )
@@ -108,7 +108,11 @@ class FrameSource:
         for frame in self.frames:
             if frame in self.missing:
                 continue
-            self._validate(read_info(self.pattern.path(frame)), frame)
+            try:
+                self._validate(read_info(self.pattern.path(frame)), frame)
+            except InputError as exc:
+                exc.frame = frame
+                raise
 
     def _validate(self, info: ImageInfo, frame: int) -> list[str]:
         """Check a frame's header against the first frame's; return its RGB channel names."""
@@ -136,12 +140,11 @@ class FrameSource:
                 return Frame(frame, black, black, self.info, None)
             wanted = self._held_frame(frame)
         try:
-            pixels, info = read_image(self.pattern.path(wanted))
-            channels = self._validate(info, wanted)
+            info = read_info(self.pattern.path(wanted))
+            plate, info = read_image(info.path, self._validate(info, wanted))
         except InputError as exc:
             exc.frame = wanted
             raise
-        plate = select_channels(pixels, info, channels)
         return Frame(frame, self.converter(plate), plate, info, wanted)
 
     def close(self) -> None:
