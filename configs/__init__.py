@@ -1,0 +1,1 @@
+"""Bundled configuration files: model architectures (model/*.toml) and training recipes (*.toml)."""

@@ -1,0 +1,123 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from adamatte.engine import MattingEngine, feather, tile_windows
+from adamatte.errors import InputError
+from adamatte.model import AdaMatting, AdaOutput, load_model_config
+from adamatte.model.adamatting import compose_alpha
+
+
+@pytest.fixture(scope="module")
+def lite_model():
+    torch.manual_seed(0)
+    return AdaMatting(load_model_config("lite"))
+
+
+def frame(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.random((h, w, 3), dtype=np.float32)
+    trimap = np.zeros((h, w), np.uint8)
+    trimap[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 128
+    trimap[3 * h // 8: 5 * h // 8, 3 * w // 8: 5 * w // 8] = 255
+    return image, trimap
+
+
+@pytest.mark.parametrize("h, w", [(251, 317), (32, 32), (17, 45)])
+def test_any_size_is_padded_and_cropped_back(lite_model, h, w):
+    result = MattingEngine(lite_model, device="cpu").matte(*frame(h, w))
+    assert result.alpha.shape == (h, w) and result.alpha.dtype == np.float32
+    assert result.labels.shape == (h, w) and result.labels.dtype == np.uint8
+    assert result.probs.shape == (h, w, 3)
+    np.testing.assert_allclose(result.probs.sum(axis=2), 1.0, atol=1e-5)
+    assert {"network", "total"} <= set(result.timings)
+
+
+def test_padding_does_not_leak_into_the_crop(lite_model):
+    # the same content at an aligned size and padded from an odd size agrees away from the padded edge
+    image, trimap = frame(256, 320)
+    engine = MattingEngine(lite_model, device="cpu")
+    full = engine.matte(image, trimap)
+    cropped = engine.matte(image[:250, :310], trimap[:250, :310])
+    assert np.abs(full.probs[:150, :200] - cropped.probs[:150, :200]).mean() < 1e-3
+
+
+def test_cpu_is_deterministic(lite_model):
+    engine = MattingEngine(lite_model, device="cpu")
+    a, b = engine.matte(*frame(96, 128)), engine.matte(*frame(96, 128))
+    np.testing.assert_array_equal(a.alpha, b.alpha)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_trimap_conventions_agree(lite_model):
+    engine = MattingEngine(lite_model, device="cpu")
+    image, trimap = frame(64, 64)
+    as_float = engine.matte(image, trimap.astype(np.float32) / 255.0)
+    as_bytes = engine.matte(image, trimap)
+    np.testing.assert_array_equal(as_float.alpha, as_bytes.alpha)
+
+
+def test_respect_trimap_clamps_known_regions(lite_model):
+    image, trimap = frame(64, 96)
+    result = MattingEngine(lite_model, device="cpu", respect_trimap=True).matte(image, trimap)
+    assert (result.alpha[trimap == 0] == 0).all() and (result.alpha[trimap == 255] == 1).all()
+    assert (result.labels[trimap == 0] == 0).all() and (result.labels[trimap == 255] == 2).all()
+
+
+def test_mismatched_trimap_is_refused(lite_model):
+    image, _ = frame(64, 64)
+    with pytest.raises(InputError, match="trimap is 32x32 but the image is 64x64"):
+        MattingEngine(lite_model, device="cpu").matte(image, np.zeros((32, 32), np.uint8))
+
+
+def test_feathers_of_neighbouring_tiles_sum_to_one():
+    length, overlap = 1000, 40
+    total = np.zeros(length, np.float32)
+    for start, stop, _, _ in tile_windows(length, 3, overlap):
+        total[start:stop] += feather(start, stop, length, overlap)
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+class LocalNet(nn.Module):
+    """A stand-in with a 5x5 receptive field: tiling with enough overlap must be exact."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.t = nn.Conv2d(4, 3, 3, padding=1)
+        self.a = nn.Conv2d(4, 1, 3, padding=1)
+        self.smooth = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, image, trimap):
+        x = torch.cat([image, trimap], 1)
+        logits = self.t(x)
+        alpha = torch.sigmoid(self.smooth(self.a(x)))
+        return AdaOutput(logits, alpha, alpha, compose_alpha(logits, alpha))
+
+
+def test_tiling_is_exact_for_a_local_network():
+    image, trimap = frame(300, 410)
+    whole = MattingEngine(LocalNet(), device="cpu", max_megapixels=1.0).matte(image, trimap)
+    tiled_engine = MattingEngine(LocalNet(), device="cpu", max_megapixels=0.04, overlap=16)
+    tiled = tiled_engine.matte(image, trimap)
+    np.testing.assert_allclose(tiled.alpha, whole.alpha, atol=1e-5)
+    np.testing.assert_array_equal(tiled.labels, whole.labels)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu(lite_model):
+    image, trimap = frame(251, 317)
+    cpu = MattingEngine(lite_model, device="cpu").matte(image, trimap)
+    for precision in ("fp32", "fp16", "bf16"):
+        result = MattingEngine(copy.deepcopy(lite_model), device="cuda", precision=precision).matte(image, trimap)
+        assert np.abs(result.probs - cpu.probs).mean() < (1e-4 if precision == "fp32" else 2e-2), precision
+
+
+def test_cuda_refused_without_a_gpu(lite_model):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(InputError, match="no CUDA GPU"):
+        MattingEngine(lite_model, device="cuda")
