@@ -125,6 +125,57 @@ def cmd_weights_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from adamatte.train.checkpoint import checkpoint_exists
+    from adamatte.train.config import load_train_config
+    from adamatte.train.trainer import Trainer
+
+    cfg = load_train_config(args.config, data_root=args.data, name=args.name, output_dir=args.output_dir,
+                            max_steps=args.max_steps, threads=args.threads, workers=args.workers)
+    trainer = Trainer(cfg, progress=not args.no_progress)
+    try:
+        if args.resume:
+            if trainer.resume() and trainer.ctx.is_main:
+                print(f"resuming {cfg.run_dir} at step {trainer.step} of {trainer.total_steps}", file=sys.stderr)
+        elif checkpoint_exists(trainer.checkpoint_path):
+            raise AdamatteError(f"{cfg.run_dir} already holds a checkpoint: pass --resume to continue it, or --name for a new run")
+        parts = trainer.run(until=args.until)
+    finally:
+        trainer.close()
+    if trainer.ctx.is_main:
+        print(f"trained {cfg.name} to step {trainer.step}: loss {parts.get('loss', float('nan')):.4f}; "
+              f"checkpoint {trainer.checkpoint_path}.safetensors")
+    return 0
+
+
+def cmd_weights_export(args: argparse.Namespace) -> int:
+    from adamatte.train.export import export_checkpoint
+
+    info = export_checkpoint(args.checkpoint, args.output, half=not args.fp32)
+    print(f"wrote {info.path} ({info.variant}, sha256 {info.short_hash})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from adamatte.evaluate import classical_matter, format_table, network_matter, score_items, score_predictions
+
+    if args.pred:
+        if not (args.gt and args.trimap):
+            raise AdamatteError("--pred needs --gt and --trimap folders")
+        rows = score_predictions(args.pred, args.gt, args.trimap)
+    else:
+        if not args.data:
+            raise AdamatteError("give --pred/--gt/--trimap folders, or --data DIR (with --weights)")
+        from adamatte.train.data import discover_eval_items
+
+        items = discover_eval_items(args.data, only=args.only.split(",") if args.only else ())
+        rows = score_items(items, network_matter(engine_from_args(args)), label="adamatte")
+        for method in filter(None, args.classical.split(",")):
+            rows += score_items(items, classical_matter(method), label=method)
+    print(format_table(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adamatte", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -168,6 +219,48 @@ def build_parser() -> argparse.ArgumentParser:
     weights_info.add_argument("weights", metavar="WEIGHTS")
     weights_info.add_argument("--json", action="store_true", help="print JSON")
     weights_info.set_defaults(func=cmd_weights_info)
+    export = weights_commands.add_parser(
+        "export", help="turn a training checkpoint into inference weights (.safetensors + .json)",
+    )
+    export.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder or its checkpoint (runs/NAME or runs/NAME/checkpoint)")
+    export.add_argument("-o", "--output", required=True, help="weights file to write, ending in .safetensors")
+    export.add_argument("--fp32", action="store_true", help="keep float32 (default: float16, half the size)")
+    export.set_defaults(func=cmd_weights_export)
+
+    train = commands.add_parser(
+        "train", help="train a model (the paper's recipe, a CPU recipe, or your own config)",
+        description="Train AdaMatting. CONFIG is a TOML file or a bundled recipe: paper (the paper's "
+        "hyper-parameters), cpu (the bundled lite weights) or smoke (two steps, for tests). Checkpoints "
+        "land in OUTPUT_DIR/NAME every few hundred steps; --resume continues exactly where a run stopped. "
+        "For several GPUs or processes: torchrun --nproc-per-node N -m adamatte train ...",
+    )
+    train.add_argument("--config", required=True, help="a training config: a .toml path or paper|cpu|smoke")
+    train.add_argument("--data", help="root folder the config's data patterns are relative to")
+    train.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
+    train.add_argument("--name", help="run name (default: the config's)")
+    train.add_argument("--output-dir", help="where run folders go (default: runs)")
+    train.add_argument("--max-steps", type=int, help="length of the whole run in steps (sets the learning-rate schedule)")
+    train.add_argument("--until", type=int, help="stop (with a checkpoint) at this step; --resume continues the same schedule")
+    train.add_argument("--threads", type=int, help="CPU threads for torch in each process")
+    train.add_argument("--workers", type=int, help="data-loading worker processes")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser(
+        "eval", help="score mattes: SAD, MSE, Grad, Conn over the unknown region",
+        description="Score mattes as the DIM / alphamatting.com MATLAB code does, over the trimap's unknown "
+        "region: SAD/1000, MSE x1e3, Grad (sigma 1.4)/1000, Conn/1000. Either score saved predictions "
+        "(--pred --gt --trimap, files of the same names) or run weights on a data folder (--data) laid out "
+        "as input/ alpha/ trimap*/ (alphamatting.com) or *_image / *_alpha / *_trimap files.",
+    )
+    evaluate.add_argument("--pred", help="folder of predicted mattes")
+    evaluate.add_argument("--gt", help="folder of ground-truth mattes")
+    evaluate.add_argument("--trimap", help="folder of trimaps")
+    evaluate.add_argument("--data", help="data folder to run the network on")
+    evaluate.add_argument("--only", default="", help="comma list of item names to score (e.g. a validation split)")
+    evaluate.add_argument("--classical", default="", help="also score classical mattes: closed-form,knn")
+    add_params(evaluate, ("engine",))
+    evaluate.set_defaults(func=cmd_eval)
     return parser
 
 

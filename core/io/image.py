@@ -178,7 +178,7 @@ def write_image(
     adds string-valued attributes. Integer formats are clamped to 0-1. The pixel type comes
     from the extension unless `pixel_type` is given.
     """
-    pixels = np.asarray(pixels, dtype=np.float32)
+    pixels = np.ascontiguousarray(pixels, dtype=np.float32)  # OIIO rejects strided arrays
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     if pixels.ndim != 3 or pixels.shape[2] != len(channels):

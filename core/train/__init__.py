@@ -1,0 +1,1 @@
+"""Training AdaMatting: config, data pipeline, multi-task loss, checkpoints and the training loop."""

@@ -1,0 +1,57 @@
+"""Synthetic matting data with exact ground truth, written as real PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from adamatte.io import write_image
+
+
+def soft_disk(h: int, w: int, cy: float, cx: float, radius: float, softness: float = 3.0) -> np.ndarray:
+    """H×W alpha: 1 inside the disk, 0 outside, a linear ramp `softness` px wide at the edge."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dist = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+    return np.clip((radius + softness / 2 - dist) / softness, 0, 1).astype(np.float32)
+
+
+def textured(h: int, w: int, seed: int, base: tuple[float, float, float]) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.random((h // 4 + 1, w // 4 + 1, 3), dtype=np.float32)
+    noise = np.kron(noise, np.ones((4, 4, 1), np.float32))[:h, :w]
+    return np.clip(np.array(base, np.float32) * 0.7 + 0.3 * noise, 0, 1)
+
+
+def matting_sample(h: int = 96, w: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image H×W×3, alpha H×W, trimap H×W in {0, 0.5, 1}) of a reddish disk over a bluish texture."""
+    rng = np.random.default_rng(seed)
+    alpha = soft_disk(h, w, h / 2 + rng.uniform(-8, 8), w / 2 + rng.uniform(-8, 8), min(h, w) / 4, softness=6)
+    fg, bg = textured(h, w, seed + 1, (0.9, 0.3, 0.2)), textured(h, w, seed + 2, (0.1, 0.3, 0.8))
+    image = alpha[..., None] * fg + (1 - alpha[..., None]) * bg
+    trimap = np.full((h, w), 0.5, np.float32)
+    trimap[alpha == 0] = 0.0
+    trimap[alpha == 1] = 1.0
+    return image.astype(np.float32), alpha, trimap
+
+
+def write_matting_folder(folder: Path, count: int, size: int = 96, trimap_dirs: int = 1) -> Path:
+    """An alphamatting.com-style folder: input/, alpha/, trimap1/ (…) of PNGs named S000.png …"""
+    for i in range(count):
+        image, alpha, trimap = matting_sample(size, size, seed=i)
+        name = f"S{i:03d}.png"
+        write_image(str(folder / "input" / name), image, ["R", "G", "B"], pixel_type="uint8")
+        write_image(str(folder / "alpha" / name), alpha, ["Y"], pixel_type="uint8")
+        for t in range(1, trimap_dirs + 1):
+            write_image(str(folder / f"trimap{t}" / name), trimap, ["Y"], pixel_type="uint8")
+    return folder
+
+
+def write_merged_folder(folder: Path, count: int, size: int = 96) -> Path:
+    """adobe_crops-style *_image.png / *_alpha.png / *_trimap.png side by side."""
+    for i in range(count):
+        image, alpha, trimap = matting_sample(size, size, seed=100 + i)
+        write_image(str(folder / f"s{i:03d}_image.png"), image, ["R", "G", "B"], pixel_type="uint8")
+        write_image(str(folder / f"s{i:03d}_alpha.png"), alpha, ["Y"], pixel_type="uint8")
+        write_image(str(folder / f"s{i:03d}_trimap.png"), trimap, ["Y"], pixel_type="uint8")
+    return folder

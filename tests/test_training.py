@@ -1,0 +1,155 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from adamatte.cli import main
+from adamatte.model import AdaMatting, ModelConfig
+from adamatte.model.weights import load_weights
+from adamatte.train.checkpoint import read_checkpoint
+from adamatte.train.config import load_train_config
+from adamatte.train.data import MattingDataset
+from adamatte.train.loss import UncertaintyLoss
+from adamatte.train.transforms import paper_pipeline
+from adamatte.trimap import BACKGROUND, FOREGROUND, UNKNOWN
+
+from synthetic import matting_sample, write_matting_folder, write_merged_folder
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory):
+    return write_merged_folder(tmp_path_factory.mktemp("merged"), 6, size=96)
+
+
+def smoke_config(data, out, **kw):
+    return load_train_config("smoke", data_root=str(data), output_dir=str(out), **kw)
+
+
+def test_pipeline_invariants(merged, tmp_path):
+    cfg = smoke_config(merged, tmp_path, crop_size=64, crop_min=64, crop_max=96)
+    pipeline = paper_pipeline(64, 64, 96)
+    dataset = MattingDataset(cfg, pipeline, show_progress=False)
+    for index in range(len(dataset)):
+        rng = np.random.default_rng([0, 0, index])
+        item = dataset.items[index]
+        fg, own = dataset.cache.load(item)
+        from adamatte.io import read_matte
+        sample = {"fg": fg, "alpha": read_matte(item.alpha), "bg": own, "spatial": ["fg", "alpha", "bg"]}
+        for transform in pipeline:
+            sample = transform(sample, rng)
+            h, w = sample["alpha"].shape
+            for key in sample["spatial"]:
+                assert sample[key].shape[:2] == (h, w), (type(transform).__name__, key)
+            if type(transform).__name__ == "CropAroundUnknown":
+                assert (h, w) == (64, 64)
+                assert ((sample["alpha"] > 0) & (sample["alpha"] < 1)).any(), "a crop must contain unknown pixels"
+        assert set(np.unique(sample["trimap"])) <= {0.0, 0.5, 1.0}
+        labels, alpha = sample["labels"], sample["alpha"]
+        assert (labels[alpha == 0] == BACKGROUND).all() and (labels[alpha == 1] == FOREGROUND).all()
+        assert (labels[(alpha > 0) & (alpha < 1)] == UNKNOWN).all()
+        assert (sample["trimap"][labels == UNKNOWN] == 0.5).all(), "the training trimap covers T_opt's unknown region"
+        assert sample["image"].min() >= 0 and sample["image"].max() <= 1
+        batch = dataset[index]
+        assert batch["image"].shape == (3, 64, 64) and batch["trimap"].shape == (1, 64, 64) and batch["labels"].dtype == torch.int64
+
+
+def test_samples_are_reproducible(merged, tmp_path):
+    dataset = MattingDataset(smoke_config(merged, tmp_path), paper_pipeline(64, 64, 96), show_progress=False)
+    a, b = dataset[3], dataset[3]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    dataset.set_epoch(1)
+    assert not torch.equal(dataset[3]["image"], a["image"])
+
+
+def test_overfits_one_sample():
+    """A tiny model on one sample: the task losses (L_T + L_α) fall by more than 90%."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(variant="tiny", stem_width=8, block_widths=(8, 8, 8, 8), blocks=(1, 1, 1, 1),
+                      decoder_widths=(16, 16, 8, 8), gcn_kernel=3, prop_width=8, prop_hidden=8, prop_unshuffle=1)
+    model, loss = AdaMatting(cfg), UncertaintyLoss()
+    image, alpha, trimap = matting_sample(64, 64)
+    labels = np.full(alpha.shape, UNKNOWN)
+    labels[alpha == 0], labels[alpha == 1] = BACKGROUND, FOREGROUND
+    x, t = torch.from_numpy(image.transpose(2, 0, 1))[None], torch.from_numpy(trimap)[None, None]
+    ga, gl = torch.from_numpy(alpha)[None, None], torch.from_numpy(labels)[None]
+    optimizer = torch.optim.Adam(list(model.parameters()) + list(loss.parameters()), 3e-3)
+    history = []
+    for _ in range(150):
+        total, parts = loss(model(x, t), ga, gl)
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        history.append(parts["loss_t"] + parts["loss_a"])
+    assert min(history[-10:]) < 0.1 * history[0], history[::15]
+
+
+def test_sigma_learns_in_log_space():
+    loss = UncertaintyLoss(4.0)
+    assert loss.sigmas == pytest.approx((4.0, 4.0))
+    # for fixed task losses the optimum is σ1 = sqrt(L_T), σ2 = L_α (d/dσ of the objective = 0)
+    optimizer = torch.optim.Adam(loss.parameters(), 0.05)
+    for _ in range(2000):
+        s1, s2 = loss.log_sigma_t, loss.log_sigma_a
+        total = 0.04 * 0.5 * torch.exp(-2 * s1) + 0.1 * torch.exp(-s2) + s1 + s2
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+    assert loss.sigmas == pytest.approx((0.2, 0.1), rel=0.02)
+
+
+def train_cli(data, out, *extra):
+    return main(["train", "--config", "smoke", "--data", str(data), "--output-dir", str(out), "--no-progress", *extra])
+
+
+def test_resume_equals_one_run(merged, tmp_path):
+    assert train_cli(merged, tmp_path, "--name", "whole", "--max-steps", "4") == 0
+    assert train_cli(merged, tmp_path, "--name", "split", "--max-steps", "4", "--until", "2") == 0
+    assert read_checkpoint(str(tmp_path / "split" / "checkpoint"))[1]["step"] == 2
+    assert train_cli(merged, tmp_path, "--name", "split", "--max-steps", "4", "--resume") == 0
+    whole, meta_whole = read_checkpoint(str(tmp_path / "whole" / "checkpoint"))
+    split, meta_split = read_checkpoint(str(tmp_path / "split" / "checkpoint"))
+    assert meta_whole["step"] == meta_split["step"] == 4
+    for key, value in whole.items():
+        if key.startswith(("model.", "loss.", "optim.")):
+            assert torch.equal(value, split[key]), key
+
+
+def test_existing_run_needs_resume(merged, tmp_path):
+    assert train_cli(merged, tmp_path, "--name", "once") == 0
+    assert train_cli(merged, tmp_path, "--name", "once") == 2
+
+
+def test_export_and_eval(merged, tmp_path, capsys):
+    assert train_cli(merged, tmp_path, "--name", "exp") == 0
+    weights = str(tmp_path / "exp.safetensors")
+    assert main(["weights", "export", str(tmp_path / "exp"), "-o", weights]) == 0
+    model, info = load_weights(weights)
+    assert info.meta["training"]["steps"] == 2 and info.meta["training"]["config"] == "exp"
+
+    folder = write_matting_folder(tmp_path / "am", 2, size=64, trimap_dirs=2)
+    capsys.readouterr()
+    assert main(["eval", "--data", str(folder), "--weights", weights, "--device", "cpu", "--classical", "closed-form"]) == 0
+    table = capsys.readouterr().out
+    assert table.count("MEAN") == 2 and "closed-form" in table and "trimap2" in table
+
+    # saved predictions: the ground truth scores zero on every metric
+    assert main(["eval", "--pred", str(folder / "alpha"), "--gt", str(folder / "alpha"), "--trimap", str(folder / "trimap1")]) == 0
+    mean = [line for line in capsys.readouterr().out.splitlines() if "MEAN" in line][0]
+    assert [float(v) for v in mean.split()[2:6]] == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_two_process_gloo_ddp(merged, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "adamatte", "train", "--config", "smoke", "--data", str(merged), "--output-dir", str(tmp_path),
+         "--name", "ddp", "--no-progress"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("trained ddp") == 1, "only rank 0 reports and writes"
+    _, meta = read_checkpoint(str(tmp_path / "ddp" / "checkpoint"))
+    assert meta["step"] == 2
