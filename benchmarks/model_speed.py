@@ -1,0 +1,122 @@
+"""Per-frame latency and peak memory of the matting engine, against closed-form matting.
+
+For each model config (lite, paper) and frame size (960x540, 1920x1080, 3840x2160), runs the
+engine in a fresh process (so peak memory is that frame's alone) on the CPU and, when
+present, on CUDA in fp16; then times pymatting's closed-form matting on the same frame and
+trimap and prints the ratio. Weights are random: speed does not depend on them.
+
+    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper]
+        [--closed-form-max 1920x1080]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+TARGETS = {("lite", "cpu", 1920 * 1080): 2.0, ("paper", "cuda", 1920 * 1080): 0.040}
+
+
+def test_frame(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """A real photo and trimap (alphamatting GT01) resized to the size, or a synthetic disk."""
+    import cv2
+
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
+    if os.path.isdir(root):
+        from adamatte.io import read_image, read_matte
+
+        image = read_image(os.path.join(root, "input", "GT01.png"))[0][..., :3]
+        trimap = read_matte(os.path.join(root, "trimap1", "GT01.png"))
+    else:
+        yy, xx = np.mgrid[0:500, 0:800]
+        d = np.hypot(yy - 250, xx - 400)
+        image = np.stack([np.clip(1 - d / 400, 0, 1)] * 3, axis=2).astype(np.float32)
+        trimap = np.where(d < 150, 1.0, np.where(d < 190, 0.5, 0.0)).astype(np.float32)
+    image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    trimap = cv2.resize(trimap, (width, height), interpolation=cv2.INTER_NEAREST)
+    return np.ascontiguousarray(image, np.float32), trimap
+
+
+def measure_one(config: str, width: int, height: int, device: str) -> dict:
+    """Runs in a child process: one warm-up on a small frame, then the timed frame."""
+    import torch
+
+    from adamatte.engine import MattingEngine
+    from adamatte.model import AdaMatting, load_model_config
+
+    torch.manual_seed(0)
+    engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
+    small = test_frame(320, 192)
+    engine.matte(*small)
+    image, trimap = test_frame(width, height)
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    runs = 3 if device == "cuda" or width * height <= 1e6 else 1
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        engine.matte(image, trimap)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    peak = torch.cuda.max_memory_allocated() if device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    tiled = width * height > engine.max_pixels
+    return {"config": config, "device": device, "width": width, "height": height, "seconds": min(times), "peak_bytes": peak, "tiled": tiled}
+
+
+def closed_form_seconds(width: int, height: int) -> float:
+    from pymatting import estimate_alpha_cf
+
+    image, trimap = test_frame(width, height)
+    t0 = time.perf_counter()
+    estimate_alpha_cf(image.astype(np.float64), trimap.astype(np.float64))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="960x540,1920x1080,3840x2160")
+    parser.add_argument("--configs", default="lite,paper")
+    parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
+    parser.add_argument("--one", nargs=4, metavar=("CONFIG", "W", "H", "DEVICE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure_one(args.one[0], int(args.one[1]), int(args.one[2]), args.one[3])))
+        return
+
+    import torch
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    cf_max = np.prod([int(v) for v in args.closed_form_max.split("x")])
+    print(f"adamatte engine speed; cpu cores={os.cpu_count()}, torch threads={torch.get_num_threads()}"
+          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
+    print(f"{'config':<7}{'device':<7}{'size':>11}{'s/frame':>10}{'peak MB':>10}{'tiled':>7}  closed-form s   ratio   target")
+    closed_form: dict[tuple[int, int], float] = {}
+    for w, h in sizes:
+        if w * h <= cf_max:
+            closed_form[(w, h)] = closed_form_seconds(w, h)
+        for config in args.configs.split(","):
+            for device in devices:
+                out = subprocess.run([sys.executable, __file__, "--one", config, str(w), str(h), device],
+                                     capture_output=True, text=True, check=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                cf = closed_form.get((w, h))
+                ratio = f"{cf / r['seconds']:6.1f}x" if cf else "     -"
+                target = TARGETS.get((config, device, w * h))
+                verdict = "" if target is None else (f"<= {target:g} s: " + ("met" if r["seconds"] <= target else "MISSED"))
+                print(f"{config:<7}{device:<7}{f'{w}x{h}':>11}{r['seconds']:10.3f}{r['peak_bytes'] / 2**20:10.0f}"
+                      f"{'yes' if r['tiled'] else 'no':>7}  {cf if cf else float('nan'):13.2f}  {ratio}   {verdict}")
+    print("ratio = closed-form seconds / adamatte seconds on the same frame and trimap (higher: adamatte faster)")
+
+
+if __name__ == "__main__":
+    main()
