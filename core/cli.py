@@ -25,9 +25,13 @@ def add_params(parser: argparse.ArgumentParser, groups: tuple[str, ...]) -> None
     for group in groups:
         section = parser.add_argument_group(f"{group} options")
         for p in (p for p in PARAMS if p.group == group):
-            kwargs: dict = {"help": p.help + (f" (default: {p.default})" if p.default not in ("", None) else ""), "default": p.default}
+            kwargs: dict = {"help": p.help + (f" (default: {p.default})" if p.default not in ("", None, ()) else ""), "default": p.default}
             if p.kind == "bool":
                 section.add_argument(p.flag, action=argparse.BooleanOptionalAction, **kwargs)
+                continue
+            if p.kind == "paths":
+                kwargs["default"] = []
+                section.add_argument(p.flag, dest=p.name, action="append", metavar="PATH", **kwargs)
                 continue
             if p.kind == "choice":
                 kwargs["choices"] = p.choices
@@ -125,6 +129,30 @@ def cmd_weights_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from adamatte.progress import Progress
+    from adamatte.render import RenderRequest, render
+
+    request = RenderRequest(input=args.input, output=args.output,
+                            **{f.name: getattr(args, f.name) for f in dataclasses.fields(RenderRequest) if f.name not in ("input", "output")})
+    progress = Progress(request.progress)
+    try:
+        summary = render(request, progress=progress)
+    except AdamatteError as exc:
+        progress.error(str(exc), exc.exit_code)
+        raise
+    except KeyboardInterrupt:
+        progress.error("interrupted", 130)
+        raise
+    if request.progress != "json":
+        done = f"{len(summary.written)} frames in {summary.seconds:.1f} s ({summary.model_seconds / max(len(summary.written), 1):.2f} s/frame in the network)"
+        print(f"wrote {done} to {request.output}" + (f"; {len(summary.warnings)} drift warnings" if summary.warnings else ""),
+              file=sys.stderr)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from adamatte.train.checkpoint import checkpoint_exists
     from adamatte.train.config import load_train_config
@@ -207,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
     matte.add_argument("--input-colorspace", default="", help="OCIO colour space of the image (default by file type)")
     matte.add_argument("--layer", default="", help="EXR layer holding R,G,B")
     matte.set_defaults(func=cmd_matte)
+
+    render_cmd = commands.add_parser(
+        "render", help="matte a shot: plate + keyframe trimaps -> alpha EXR sequence",
+        description="Matte a plate (image sequence or video) into an alpha sequence. Give a trimap on at least one "
+        "keyframe; between keyframes each frame's trimap is the previous frame's adapted trimap carried along "
+        "optical flow. Outputs keep the plate's frame numbers, windows and metadata. --frames A-B renders a chunk "
+        "(for farms): propagation warms up from the nearest keyframe at or before A, so chunks match one "
+        "sequential render exactly. --resume skips finished frames after a crash.",
+        epilog="example: adamatte render plate.####.exr -o matte/matte.####.exr --trimap key.1001.png "
+        "--trimap key2.png@1050 --write alpha,trimap",
+    )
+    render_cmd.add_argument("input", metavar="INPUT", help="plate: sequence pattern, member file, folder or video file")
+    render_cmd.add_argument("-o", "--output", required=True, help="alpha output pattern, e.g. matte.####.exr (or a .mov)")
+    add_params(render_cmd, ("trimap", "input", "engine", "output", "run"))
+    render_cmd.set_defaults(func=cmd_render)
 
     weights = commands.add_parser("weights", help="list bundled weights or describe a weights file")
     weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True)

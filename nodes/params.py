@@ -14,7 +14,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Param:
     name: str  # Python identifier; the CLI flag is --name-with-dashes
-    kind: str  # 'str', 'path', 'int', 'float', 'bool', 'choice' or 'frames'
+    kind: str  # 'str', 'path', 'paths' (repeatable), 'int', 'float', 'bool', 'choice', 'multi' or 'frames'
     default: Any
     help: str
     label: str = ""
@@ -33,6 +33,13 @@ class Param:
 
 
 PARAMS: tuple[Param, ...] = (
+    Param("trimap", "paths", (), "Keyframe trimap: PATH (first frame of the range), PATH@FRAME, or a sequence pattern "
+          "(every frame present is a keyframe). Repeatable. A mask or roto becomes a trimap with --band.",
+          label="Keyframe trimaps", group="trimap"),
+    Param("band", "int", 12, "Width in pixels of the unknown band made around a binary mask or roto.", minimum=1, maximum=200,
+          label="Band width", group="trimap"),
+    Param("propagation", "choice", "flow", "How trimaps travel between keyframes: along optical flow, or (fallback) by "
+          "dilation alone.", choices=("flow", "dilate"), group="trimap"),
     Param("frames", "frames", "", "Frames to render, e.g. 1001-1100, 1001-1100x2 or 1001,1005. Empty: the whole input.",
           label="Frame range", group="input"),
     Param("input_colorspace", "str", "", "OCIO colour space of the plate. Empty: scene-linear Rec.709 for EXR, sRGB for other images and video.",
@@ -52,11 +59,20 @@ PARAMS: tuple[Param, ...] = (
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
     Param("max_megapixels", "float", 0.0, "Frames larger than this are matted in overlapping tiles. 0: 2.5 on the CPU, 9 on CUDA.",
           minimum=0.0, maximum=1000.0, label="Max megapixels", group="engine"),
+    Param("write", "multi", "alpha", "Outputs, comma separated: alpha (always), trimap (the adapted trimap), fg (clean "
+          "un-premultiplied foreground), rgba (premultiplied plate with the new alpha).",
+          choices=("alpha", "trimap", "fg", "rgba"), label="Outputs", group="output"),
     Param("alpha_channel", "str", "A", "Name of the matte channel in the output, e.g. A or matte.A.", group="output"),
     Param("layout", "choice", "alpha", "Output channels: the matte alone, or the plate's RGB with it, straight or premultiplied.",
           choices=("alpha", "rgba", "rgba-premult"), label="Output layout", group="output"),
     Param("compression", "choice", "zip", "EXR compression of the output.",
           choices=("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"), group="output"),
+    Param("resume", "bool", False, "Skip frames already rendered (and valid) and continue propagation from the last one.",
+          group="run"),
+    Param("on_error", "choice", "stop", "A corrupt input frame stops the render (earlier frames are kept), or is skipped.",
+          choices=("stop", "skip"), label="On a bad frame", group="run"),
+    Param("progress", "choice", "bar", "Progress display: a bar on the terminal, JSON lines on stdout (for hosts and "
+          "farms), or none.", choices=("bar", "json", "none"), group="run"),
 )
 
 BY_NAME = {p.name: p for p in PARAMS}
@@ -71,6 +87,11 @@ def to_cli_args(values: dict[str, Any]) -> list[str]:
             continue
         if param.kind == "bool":
             args.append(param.flag if value else "--no-" + param.flag[2:])
+        elif param.kind == "paths":
+            for item in value:
+                args += [param.flag, str(item)]
+        elif param.kind == "multi" and not isinstance(value, str):
+            args += [param.flag, ",".join(value)]
         else:
             args += [param.flag, str(value)]
     return args

@@ -16,9 +16,10 @@ def soft_disk(h: int, w: int, cy: float, cx: float, radius: float, softness: flo
     return np.clip((radius + softness / 2 - dist) / softness, 0, 1).astype(np.float32)
 
 
-def textured(h: int, w: int, seed: int, base: tuple[float, float, float]) -> np.ndarray:
+def textured(h: int, w: int, seed: int, base: tuple[float, float, float], grey: bool = False) -> np.ndarray:
+    """base colour × 0.7 + 0.3 × blocky noise (the same in every channel when `grey`, which keeps R − B constant)."""
     rng = np.random.default_rng(seed)
-    noise = rng.random((h // 4 + 1, w // 4 + 1, 3), dtype=np.float32)
+    noise = rng.random((h // 4 + 1, w // 4 + 1, 1 if grey else 3), dtype=np.float32)
     noise = np.kron(noise, np.ones((4, 4, 1), np.float32))[:h, :w]
     return np.clip(np.array(base, np.float32) * 0.7 + 0.3 * noise, 0, 1)
 
@@ -55,3 +56,38 @@ def write_merged_folder(folder: Path, count: int, size: int = 96) -> Path:
         write_image(str(folder / f"s{i:03d}_alpha.png"), alpha, ["Y"], pixel_type="uint8")
         write_image(str(folder / f"s{i:03d}_trimap.png"), trimap, ["Y"], pixel_type="uint8")
     return folder
+
+
+def moving_clip(folder: Path, frames: int = 12, size=(128, 96), step: float = 4.0, jump_at: int | None = None,
+                first: int = 1001) -> tuple[Path, dict[int, np.ndarray]]:
+    """A reddish soft disk moving right over a fixed bluish texture, as an EXR sequence.
+
+    Returns the folder and the exact ground-truth alpha per frame. The disk's radius is a fifth
+    of the height. With `jump_at`, it teleports two radii down on that frame (a cut a
+    propagated trimap cannot follow).
+    """
+    w, h = size
+    fg, bg = textured(h, w, 1, (0.9, 0.3, 0.2), grey=True), textured(h, w, 2, (0.2, 0.3, 0.9), grey=True)
+    truth = {}
+    for i in range(frames):
+        frame = first + i
+        radius = h / 5
+        cy = h / 2 - radius / 2 + (2 * radius if jump_at is not None and frame >= jump_at else 0)
+        alpha = soft_disk(h, w, cy, 1.5 * radius + step * i, radius, softness=4)
+        moved = np.roll(fg, (int(cy - (h / 2 - radius / 2)), int(round(step * i))), axis=(0, 1))  # the texture travels with the disk
+        image = alpha[..., None] * moved + (1 - alpha[..., None]) * bg
+        write_image(str(folder / f"plate.{frame:04d}.exr"), image, ["R", "G", "B"])
+        truth[frame] = alpha
+    return folder, truth
+
+
+def trimap_from_alpha(alpha: np.ndarray, band: int = 3) -> np.ndarray:
+    """A trimap whose unknown band covers alpha's soft edge plus `band` px."""
+    import cv2
+
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    fg = cv2.erode((alpha >= 1).astype(np.uint8), kernel)
+    bg = cv2.erode((alpha <= 0).astype(np.uint8), kernel)
+    trimap = np.full(alpha.shape, 0.5, np.float32)
+    trimap[fg == 1], trimap[bg == 1] = 1.0, 0.0
+    return trimap

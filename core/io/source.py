@@ -101,15 +101,26 @@ class FrameSource:
                 path=self.display_name,
             )
 
-    def check_headers(self) -> None:
-        """Fail early, naming the frame, when a frame's resolution or channels differ from the first."""
+    def check_headers(self, frames: list[int] | None = None, *, skip_unreadable: bool = False) -> None:
+        """Fail early, naming the frame, when a frame's resolution or channels differ from the first.
+
+        With `skip_unreadable`, a file whose header cannot be read is left for the render to
+        meet at its turn (so the frames before it are still rendered).
+        """
         if self.pattern is None or self.is_still:
             return
-        for frame in self.frames:
+        for frame in frames if frames is not None else self.frames:
             if frame in self.missing:
                 continue
             try:
-                self._validate(read_info(self.pattern.path(frame)), frame)
+                info = read_info(self.pattern.path(frame))
+            except InputError as exc:
+                if skip_unreadable:
+                    continue
+                exc.frame = frame
+                raise
+            try:
+                self._validate(info, frame)
             except InputError as exc:
                 exc.frame = frame
                 raise

@@ -1,0 +1,259 @@
+"""`adamatte render`: a plate and keyframe trimaps in, a temporally stable matte sequence out.
+
+    request = RenderRequest(input="plate.####.exr", output="matte.####.exr", trimap=["key.png"])
+    render(request)
+
+Frame t+1's input trimap is frame t's *adapted* trimap carried along optical flow; a user
+trimap on a keyframe replaces it and resets drift. Reading ahead and writing behind overlap
+the network. Every finished frame leaves its adapted trimap in a sidecar, so --resume and
+chunked farm renders (which warm up from the nearest keyframe) reproduce one sequential run
+exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from adamatte.drift import DriftGuard
+from adamatte.engine import MatteResult, MattingEngine
+from adamatte.errors import AdamatteError, InputError, MissingFramesError
+from adamatte.foreground import estimate_foreground
+from adamatte.io.image import read_info, read_matte, write_image
+from adamatte.io.pipeline import ReadAhead, WriteBehind
+from adamatte.io.sequence import format_frame_range, parse_frame_range
+from adamatte.io.sink import FrameSink
+from adamatte.io.source import Frame, FrameSource
+from adamatte.keyframes import Keyframes
+from adamatte.progress import Progress
+from adamatte.propagate import propagate_trimap
+
+OUTPUTS = ("alpha", "trimap", "fg", "rgba")
+
+
+class RenderCancelled(AdamatteError):
+    exit_code = 130
+
+
+@dataclass
+class RenderRequest:
+    """Everything a render needs; the fields mirror adamatte.nodes.params (hosts fill it from knobs)."""
+
+    input: str
+    output: str
+    trimap: list[str] = field(default_factory=list)
+    band: int = 12
+    propagation: str = "flow"
+    frames: str = ""
+    weights: str = ""
+    device: str = "auto"
+    precision: str = "auto"
+    respect_trimap: bool = False
+    max_megapixels: float = 0.0
+    input_colorspace: str = ""
+    layer: str = ""
+    missing: str = "error"
+    start_frame: int = 1001
+    write: str = "alpha"
+    alpha_channel: str = "A"
+    layout: str = "alpha"
+    compression: str = "zip"
+    resume: bool = False
+    on_error: str = "stop"
+    progress: str = "bar"
+
+
+@dataclass
+class RenderSummary:
+    written: list[int]
+    skipped: list[int]
+    warnings: list[str]
+    seconds: float
+    model_seconds: float
+
+
+def output_variant(spec: str, suffix: str) -> str:
+    """matte.####.exr -> matte_trimap.####.exr: where the extra outputs go."""
+    directory, name = os.path.split(spec)
+    stem, ext = os.path.splitext(name)
+    head, sep, token = stem.rpartition(".")
+    if sep and ("#" in token or "%" in token or "@" in token or token.isdigit()):
+        return os.path.join(directory, f"{head}_{suffix}.{token}{ext}")
+    return os.path.join(directory, f"{stem}_{suffix}{ext}")
+
+
+def sidecar_path(output: FrameSink, frame: int) -> str:
+    """Where the adapted trimap of a finished frame is kept for --resume and chunked renders."""
+    path = output.path(frame)
+    directory, name = os.path.split(path)
+    return os.path.join(directory, ".adamatte", os.path.splitext(name)[0] + ".labels.png")
+
+
+def _read_labels(path: str) -> np.ndarray:
+    return np.rint(read_matte(path) * 2).astype(np.uint8)
+
+
+def _parse_outputs(text: str) -> list[str]:
+    outputs = [o.strip() for o in text.split(",") if o.strip()]
+    unknown = sorted(set(outputs) - set(OUTPUTS))
+    if unknown:
+        raise InputError(f"--write takes {', '.join(OUTPUTS)}; not {', '.join(unknown)}")
+    return ["alpha"] + [o for o in OUTPUTS[1:] if o in outputs]
+
+
+class Renderer:
+    """One render: validated up front, then run frame by frame."""
+
+    def __init__(self, request: RenderRequest, *, engine: MattingEngine | None = None):
+        self.request = r = request
+        self.source = FrameSource(r.input, missing=r.missing, layer=r.layer or None, colorspace=r.input_colorspace or None,
+                                  start_frame=r.start_frame)
+        self.write_frames = parse_frame_range(r.frames) if r.frames else list(self.source.frames)
+        outside = sorted(set(self.write_frames) - set(self.source.frames))
+        if outside:
+            raise InputError(f"frames {format_frame_range(outside)} are outside the input ({format_frame_range(self.source.frames)})",
+                             path=self.source.display_name)
+        self.keyframes = Keyframes(r.trimap, self.write_frames[0], band=r.band)
+        if not self.keyframes.frames:
+            raise InputError("a render needs a trimap on at least one keyframe (--trimap PATH or PATH@FRAME)")
+        start = self.keyframes.at_or_before(self.write_frames[0])
+        if start is None:
+            raise InputError(f"no keyframe trimap at or before frame {self.write_frames[0]} (keyframes: "
+                             f"{format_frame_range(self.keyframes.frames)})", frame=self.write_frames[0])
+        self.chain = [f for f in self.source.frames if start <= f <= self.write_frames[-1]]
+        missing = sorted(set(self.chain) & set(self.source.missing))
+        if missing and r.missing == "error":
+            raise MissingFramesError(f"missing frames {format_frame_range(missing)} (use --missing hold|black to render anyway)",
+                                     path=self.source.display_name)
+        if r.on_error not in ("stop", "skip"):
+            raise InputError(f"--on-error must be stop or skip, not {r.on_error!r}")
+        if r.propagation not in ("flow", "dilate"):
+            raise InputError(f"--propagation must be flow or dilate, not {r.propagation!r}")
+        self.source.check_headers(self.chain, skip_unreadable=True)
+        self.outputs = _parse_outputs(r.write)
+        self.engine = engine or MattingEngine.from_weights(
+            r.weights or None, device=r.device, precision=r.precision, respect_trimap=r.respect_trimap,
+            max_megapixels=r.max_megapixels or None,
+        )
+        info = self.engine.weights_info
+        metadata = {"adamatte:weights": os.path.basename(info.path) if info else "in-memory",
+                    "adamatte:weights_hash": info.sha256 if info else ""}
+        forbidden = self.source.input_paths() | {os.path.realpath(p) for p in self.keyframes.paths.values()}
+        fps = self.source.info.attribute("framesPerSecond")
+        common = dict(compression=r.compression, metadata=metadata, forbidden_paths=forbidden,
+                      fps=(fps[0] / fps[1]) if fps else 24)
+        self.sinks = {"alpha": FrameSink(r.output, self.write_frames, alpha_channel=r.alpha_channel, layout=r.layout, **common)}
+        extra_layouts = {"trimap": dict(alpha_channel="Y"), "fg": dict(layout="rgba"), "rgba": dict(layout="rgba-premult")}
+        for name in self.outputs[1:]:
+            self.sinks[name] = FrameSink(output_variant(r.output, name), self.write_frames, **extra_layouts[name], **common)
+
+    def is_finished(self, frame: int) -> bool:
+        """A frame counts as done when every output and its sidecar exist with a readable header."""
+        paths = [sink.path(frame) for sink in self.sinks.values()] + [sidecar_path(self.sinks["alpha"], frame)]
+        try:
+            return all(os.path.isfile(p) and read_info(p) for p in paths)
+        except InputError:
+            return False
+
+    def _write(self, frame: int, result: MatteResult, plate: Frame, trimap_source: str) -> None:
+        meta = {"adamatte:trimap_source": trimap_source}
+        for name, sink in self.sinks.items():
+            if name == "alpha":
+                sink.write(frame, result.alpha, plate, meta)
+            elif name == "trimap":
+                sink.write(frame, result.trimap, plate, meta)
+            elif name == "rgba":
+                sink.write(frame, result.alpha, plate, meta)
+            elif name == "fg":
+                scale = max(float(plate.plate.max()), 1.0)  # the estimator works in 0-1; linear plates may exceed it
+                fg, _ = estimate_foreground(np.clip(plate.plate, 0, None) / scale, result.alpha)
+                sink.write(frame, result.alpha, dataclasses.replace(plate, plate=fg * scale), meta)
+        # the sidecar last: its presence marks the frame complete
+        write_image(sidecar_path(self.sinks["alpha"], frame), result.trimap, ["Y"], pixel_type="uint8")
+
+    def _write_and_report(self, frame: int, result: MatteResult, plate: Frame, origin: str, progress: Progress,
+                          started: float, total: int) -> None:
+        self._write(frame, result, plate, origin)
+        progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
+
+    def _resume_point(self) -> tuple[list[int], np.ndarray | None, int | None]:
+        """(frames still to run, labels of the last finished frame, that frame) for --resume."""
+        done = None
+        for frame in self.write_frames:
+            if not self.is_finished(frame):
+                break
+            done = frame
+        if done is None:
+            return self.chain, None, None
+        labels = _read_labels(sidecar_path(self.sinks["alpha"], done))
+        return [f for f in self.chain if f > done], labels, done
+
+    def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:
+        r = self.request
+        progress = progress or Progress(r.progress)
+        chain, prev_labels, prev_frame = self._resume_point() if r.resume else (self.chain, None, None)
+        prev_image = self.source.read(prev_frame).rgb if prev_frame is not None else None
+        write_set = set(self.write_frames)
+        to_write = [f for f in chain if f in write_set]
+        progress.start(len(to_write), first=self.write_frames[0], last=self.write_frames[-1], output=self.sinks["alpha"].spec,
+                       resumed_after=prev_frame, warmup=len(chain) - len(to_write))
+        guard, written, skipped, warnings = DriftGuard(), [], [], []
+        started, model_seconds, source_key = time.perf_counter(), 0.0, None
+
+        def read(frame: int) -> Frame | AdamatteError:
+            try:
+                return self.source.read(frame)
+            except AdamatteError as exc:  # decided below, at this frame's turn
+                return exc
+
+        writer = WriteBehind()
+        reader = ReadAhead(read, chain)
+        try:
+            for frame, plate in reader:
+                if cancel is not None and cancel.is_set():
+                    raise RenderCancelled("render cancelled", frame=frame)
+                if isinstance(plate, AdamatteError):
+                    if r.on_error == "stop" or frame in self.keyframes:
+                        raise plate
+                    skipped.append(frame)
+                    progress.warning(frame, f"skipped unreadable frame {frame}: {plate}")
+                    continue
+                t0 = time.perf_counter()
+                is_key = frame in self.keyframes
+                if is_key:
+                    trimap, source_key = self.keyframes.load(frame, plate.rgb.shape[:2]), frame
+                    origin = f"keyframe {frame}"
+                else:
+                    flow = r.propagation == "flow"
+                    trimap = propagate_trimap(prev_labels, prev_image if flow else None, plate.rgb if flow else None)
+                    origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
+                result = self.engine.matte(plate.rgb, trimap)
+                model_seconds += result.timings["total"]
+                warning = guard.observe(frame, result.labels, is_key)
+                if warning is not None:
+                    warnings.append(str(warning))
+                    progress.warning(frame, str(warning))
+                if frame in write_set:
+                    writer.submit(self._write_and_report, frame, result, plate, origin, progress, t0, len(to_write))
+                    written.append(frame)
+                prev_labels, prev_image = result.labels, plate.rgb
+        finally:
+            reader.close()
+            writer.close()  # frames already handed over are finished, whole, before we leave
+            for sink in self.sinks.values():
+                sink.close()
+            self.source.close()
+        seconds = time.perf_counter() - started
+        progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
+        return RenderSummary(written, skipped, warnings, seconds, model_seconds)
+
+
+def render(request: RenderRequest, *, engine: MattingEngine | None = None, progress: Progress | None = None,
+           cancel: threading.Event | None = None) -> RenderSummary:
+    """Validate `request`, then render it; raises AdamatteError (with an exit code) on bad input."""
+    return Renderer(request, engine=engine).run(progress, cancel)

@@ -1,0 +1,190 @@
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from adamatte.engine import MattingEngine
+from adamatte.errors import InputError
+from adamatte.io import read_image, read_matte, write_image
+from adamatte.model import AdaMatting, load_model_config
+from adamatte.model.weights import save_weights
+from adamatte.progress import Progress
+from adamatte.render import RenderRequest, render
+
+from standin import ColourKeyNet
+from synthetic import moving_clip, trimap_from_alpha
+
+
+def standin_engine():
+    return MattingEngine(ColourKeyNet(), device="cpu")
+
+
+def write_trimap(path, alpha):
+    write_image(str(path), trimap_from_alpha(alpha), ["Y"], pixel_type="uint8")
+    return str(path)
+
+
+def request(plate, out, *trimaps, **kw):
+    return RenderRequest(input=str(plate / "plate.####.exr"), output=str(out / "matte.####.exr"), trimap=list(trimaps),
+                         input_colorspace="srgb_tx", progress="none", **kw)
+
+
+def mad(out, truth, frame):
+    return float(np.abs(read_matte(str(out / f"matte.{frame}.exr")) - truth[frame]).mean())
+
+
+@pytest.fixture
+def clip(tmp_path):
+    folder, truth = moving_clip(tmp_path / "plate", frames=12, size=(320, 192), step=4.0)
+    return folder, truth, write_trimap(tmp_path / "key.png", truth[1001])
+
+
+def test_propagation_follows_the_motion(tmp_path):
+    plate, truth = moving_clip(tmp_path / "plate", frames=12, size=(320, 192), step=8.0)
+    key = write_trimap(tmp_path / "key.png", truth[1001])
+    summary = render(request(plate, tmp_path / "flow", key), engine=standin_engine())
+    assert summary.written == list(range(1001, 1013)) and not summary.warnings
+    # 8 px a frame, 88 px in all: far beyond the unknown band it started with, and faster than a fixed dilation grows
+    assert max(mad(tmp_path / "flow", truth, f) for f in truth) < 2e-3
+    render(request(plate, tmp_path / "dilate", key, propagation="dilate"), engine=standin_engine())
+    assert mad(tmp_path / "dilate", truth, 1012) > 10 * mad(tmp_path / "flow", truth, 1012)
+
+
+def test_keyframe_overrides_propagation(clip, tmp_path):
+    plate, truth, key = clip
+    nothing = np.zeros_like(truth[1001])  # a keyframe saying "all background" at 1006
+    write_image(str(tmp_path / "empty.png"), nothing, ["Y"], pixel_type="uint8")
+    summary = render(request(plate, tmp_path / "out", key, f"{tmp_path / 'empty.png'}@1006"), engine=standin_engine())
+    assert read_matte(str(tmp_path / "out" / "matte.1005.exr")).max() == 1.0
+    for frame in range(1006, 1013):
+        assert read_matte(str(tmp_path / "out" / f"matte.{frame}.exr")).max() == 0.0, frame
+    assert summary.written == list(range(1001, 1013))
+    source = read_image(str(tmp_path / "out" / "matte.1008.exr"))[1].attribute("adamatte:trimap_source")
+    assert source == "propagated from keyframe 1006"
+
+
+def test_drift_warning_names_the_frame_in_the_json_stream(tmp_path):
+    plate, truth = moving_clip(tmp_path / "plate", frames=8, size=(320, 192), step=2.0, jump_at=1005)
+    key = write_trimap(tmp_path / "key.png", truth[1001])
+    stream = io.StringIO()
+    summary = render(request(plate, tmp_path / "out", key), engine=standin_engine(), progress=Progress("json", stream))
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    warnings = [e for e in events if e["event"] == "warning"]
+    assert warnings and warnings[0]["frame"] == 1005 and "keyframe" in warnings[0]["message"]
+    assert summary.warnings and summary.warnings[0].startswith("frame 1005")
+    assert [e["event"] for e in events][0] == "start" and events[-1]["event"] == "done"
+    assert [e["frame"] for e in events if e["event"] == "frame"] == list(range(1001, 1009))
+
+
+def test_chunks_equal_one_sequential_render(clip, tmp_path):
+    plate, truth, key = clip
+    second_key = write_trimap(tmp_path / "key2.png", truth[1007])
+    keys = (f"{key}@1001", f"{second_key}@1007")  # a bare PATH means the first frame of each chunk's own range
+    render(request(plate, tmp_path / "seq", *keys, write="alpha,trimap"), engine=standin_engine())
+    for chunk in ("1001-1004", "1005-1008", "1009-1012"):  # the middle chunk warms up from 1001, the last from 1007
+        render(request(plate, tmp_path / "chunks", *keys, frames=chunk, write="alpha,trimap"), engine=standin_engine())
+    for frame in range(1001, 1013):
+        for name in ("matte", "matte_trimap"):
+            a = read_image(str(tmp_path / "seq" / f"{name}.{frame}.exr"))[0]
+            b = read_image(str(tmp_path / "chunks" / f"{name}.{frame}.exr"))[0]
+            assert np.array_equal(a, b), (name, frame)
+
+
+def test_outputs_keep_frames_and_write_every_kind(clip, tmp_path):
+    plate, truth, key = clip
+    render(request(plate, tmp_path / "out", key, frames="1001-1003", write="trimap,fg,rgba"), engine=standin_engine())
+    names = sorted(os.listdir(tmp_path / "out"))
+    for kind in ("matte", "matte_trimap", "matte_fg", "matte_rgba"):
+        assert [n for n in names if n.startswith(kind + ".")] == [f"{kind}.{f}.exr" for f in (1001, 1002, 1003)]
+    fg, info = read_image(str(tmp_path / "out" / "matte_fg.1002.exr"))
+    assert info.channels == ("R", "G", "B", "A")
+    inside = truth[1002] > 0.9
+    assert fg[inside, 0].mean() > fg[inside, 2].mean() + 0.3, "the clean foreground is the reddish disk"
+    rgba, _ = read_image(str(tmp_path / "out" / "matte_rgba.1002.exr"))
+    plate_px = read_image(str(plate / "plate.1002.exr"))[0]
+    np.testing.assert_allclose(rgba[..., :3], plate_px * rgba[..., 3:], atol=2e-3)
+
+
+def test_corrupt_frame_stops_with_its_name_and_keeps_earlier_frames(clip, tmp_path):
+    plate, truth, key = clip
+    bad = plate / "plate.1005.exr"
+    bad.write_bytes(bad.read_bytes()[:200])
+    with pytest.raises(InputError) as err:
+        render(request(plate, tmp_path / "stop", key), engine=standin_engine())
+    assert err.value.frame == 1005 and "plate.1005.exr" in str(err.value)
+    assert sorted(os.listdir(tmp_path / "stop")) == [".adamatte"] + [f"matte.{f}.exr" for f in range(1001, 1005)]
+    summary = render(request(plate, tmp_path / "skip", key, on_error="skip"), engine=standin_engine())
+    assert summary.skipped == [1005] and 1005 not in summary.written and len(summary.written) == 11
+    assert mad(tmp_path / "skip", truth, 1012) < 2e-3
+
+
+def test_needs_a_keyframe_at_or_before_the_range(clip, tmp_path):
+    plate, truth, key = clip
+    with pytest.raises(InputError, match="no keyframe trimap at or before frame 1001"):
+        render(request(plate, tmp_path / "o", f"{key}@1005"), engine=standin_engine())
+    with pytest.raises(InputError, match="needs a trimap"):
+        render(request(plate, tmp_path / "o"), engine=standin_engine())
+
+
+def test_mask_becomes_a_trimap(clip, tmp_path):
+    plate, truth, _ = clip
+    write_image(str(tmp_path / "mask.png"), (truth[1001] > 0.5).astype(np.float32), ["Y"], pixel_type="uint8")
+    render(request(plate, tmp_path / "out", str(tmp_path / "mask.png"), band=6, frames="1001-1002"), engine=standin_engine())
+    assert mad(tmp_path / "out", truth, 1001) < 2e-3
+
+
+@pytest.fixture(scope="module")
+def lite_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = str(tmp_path_factory.mktemp("weights") / "lite-test.safetensors")
+    save_weights(AdaMatting(load_model_config("lite")), path)
+    return path
+
+
+def cli_render(plate, out, key, weights, *extra):
+    return [sys.executable, "-m", "adamatte", "render", str(plate / "plate.####.exr"), "-o", str(out / "matte.####.exr"),
+            "--trimap", key, "--weights", weights, "--device", "cpu", "--input-colorspace", "srgb_tx", *extra]
+
+
+def test_resume_after_a_killed_render_matches_a_clean_one(tmp_path, lite_weights):
+    plate, truth = moving_clip(tmp_path / "plate", frames=30, size=(320, 192), step=2.0)
+    key = write_trimap(tmp_path / "key.png", truth[1001])
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run(cli_render(plate, tmp_path / "clean", key, lite_weights, "--progress", "none"), check=True, env=env, timeout=600)
+
+    proc = subprocess.Popen(cli_render(plate, tmp_path / "killed", key, lite_weights, "--progress", "json"),
+                            stdout=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if json.loads(line).get("done") == 5:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    finished = sorted(n for n in os.listdir(tmp_path / "killed") if n.endswith(".exr"))
+    assert 5 <= len(finished) < 30
+    proc = subprocess.run(cli_render(plate, tmp_path / "killed", key, lite_weights, "--progress", "json", "--resume"),
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    start = json.loads(proc.stdout.splitlines()[0])
+    assert start["resumed_after"] is not None and start["resumed_after"] >= 1005
+    for frame in range(1001, 1031):
+        a = read_image(str(tmp_path / "clean" / f"matte.{frame}.exr"))[0]
+        b = read_image(str(tmp_path / "killed" / f"matte.{frame}.exr"))[0]
+        assert np.array_equal(a, b), frame
+
+
+def test_cli_errors_are_one_line_with_exit_codes(clip, tmp_path, lite_weights):
+    plate, truth, key = clip
+    (plate / "plate.1004.exr").unlink()
+    proc = subprocess.run(cli_render(plate, tmp_path / "o", key, lite_weights, "--progress", "json"), capture_output=True, text=True)
+    assert proc.returncode == 3 and "missing frames 1004" in proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])["exit_code"] == 3
+    proc = subprocess.run(cli_render(plate, tmp_path / "o", key, lite_weights, "--missing", "hold", "--frames", "1001-1002",
+                                     "--progress", "none"), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
