@@ -153,6 +153,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from adamatte.demo import run_demo
+
+    summary, sheet = run_demo(args.output, weights=args.weights or None, device=args.device, progress=args.progress)
+    print(f"demo: {len(summary.written)} frames rendered into {args.output}/matte; look at {sheet}", file=sys.stderr)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from adamatte.train.checkpoint import checkpoint_exists
     from adamatte.train.config import load_train_config
@@ -204,6 +212,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_video(args: argparse.Namespace) -> int:
+    from adamatte.evaluate_video import evaluate_video, format_video_table
+
+    rows, means = evaluate_video(args.pred, args.gt)
+    print(json.dumps({"frames": rows, "clip": means}, indent=2) if args.json else format_video_table(rows, means))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adamatte", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -250,6 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("-o", "--output", required=True, help="alpha output pattern, e.g. matte.####.exr (or a .mov)")
     add_params(render_cmd, ("trimap", "input", "engine", "output", "run"))
     render_cmd.set_defaults(func=cmd_render)
+
+    demo = commands.add_parser(
+        "demo", help="render the bundled demo clip with the bundled weights, and draw a contact sheet",
+        description="Builds a scene-linear EXR plate from the bundled judo clip (16 frames, MIT licence), mattes it "
+        "from its first-frame mask with the bundled weights, and writes a contact sheet (plate | trimap in | adapted "
+        "trimap | alpha | composite) to OUTPUT/contact_sheet.png. Running it again resumes.",
+    )
+    demo.add_argument("-o", "--output", default="adamatte-demo", help="folder for the plate, mattes and contact sheet (default: ./adamatte-demo)")
+    demo.add_argument("--weights", default="", help="weights file or bundled name (default: the bundled default)")
+    demo.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    demo.add_argument("--progress", default="bar", choices=("bar", "json", "none"))
+    demo.set_defaults(func=cmd_demo)
 
     weights = commands.add_parser("weights", help="list bundled weights or describe a weights file")
     weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True)
@@ -304,6 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--classical", default="", help="also score classical mattes: closed-form,knn")
     add_params(evaluate, ("engine",))
     evaluate.set_defaults(func=cmd_eval)
+
+    eval_video = commands.add_parser(
+        "eval-video", help="temporal scores of a matte sequence: MAD, MSE, dtSSD, MESSDdt",
+        description="Score a predicted matte sequence against ground truth, per frame and per clip: MAD x1e3 and "
+        "MSE x1e3 over the whole frame, dtSSD x1e2 (flicker the truth does not have) and MESSDdt x1e3 (error "
+        "change along the ground truth's optical flow). Frames are matched by number.",
+    )
+    eval_video.add_argument("--pred", required=True, help="predicted matte sequence (pattern, member or folder)")
+    eval_video.add_argument("--gt", required=True, help="ground-truth matte sequence")
+    eval_video.add_argument("--json", action="store_true", help="print JSON")
+    eval_video.set_defaults(func=cmd_eval_video)
     return parser
 
 

@@ -98,3 +98,45 @@ def all_metrics(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> dict[st
         "grad": gradient_error(pred, gt, trimap),
         "conn": connectivity_error(pred, gt, trimap),
     }
+
+
+# Temporal metrics of a matte sequence (as in the video matting literature, e.g. RVM's evaluation).
+
+def mad_e3(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean absolute difference over the whole frame, ×1e3."""
+    return float(np.abs(pred - gt).mean() * 1e3)
+
+
+def mse_e3(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean squared error over the whole frame, ×1e3."""
+    return float(((pred - gt) ** 2).mean() * 1e3)
+
+
+def dtssd_e2(pred: np.ndarray, pred_prev: np.ndarray, gt: np.ndarray, gt_prev: np.ndarray) -> float:
+    """√(mean(((p_t − p_{t−1}) − (g_t − g_{t−1}))²)) ×1e2: flicker the ground truth does not have."""
+    return float(np.sqrt((((pred - pred_prev) - (gt - gt_prev)) ** 2).mean()) * 1e2)
+
+
+def messddt_e3(pred: np.ndarray, pred_prev: np.ndarray, gt: np.ndarray, gt_prev: np.ndarray) -> float:
+    """Motion-aware error change (Erofeev et al. 2015), mean per pixel ×1e3.
+
+    |(p_t − g_t)² − (p_{t−1} − g_{t−1})²| with frame t−1 first carried to frame t along the optical
+    flow of the ground truth, so an error that merely moves with the object costs nothing.
+    """
+    import cv2
+
+    h, w = gt.shape
+    a, b = (np.clip(gt_prev, 0, 1) * 255).astype(np.uint8), (np.clip(gt, 0, 1) * 255).astype(np.uint8)
+    if min(h, w) >= 16:  # DIS needs patches to fit
+        backward = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(b, a, None)
+    else:
+        backward = np.zeros((h, w, 2), np.float32)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
+
+    def carry(x: np.ndarray) -> np.ndarray:
+        return cv2.remap(x.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    error_now = (pred - gt) ** 2
+    error_before = (carry(pred_prev) - carry(gt_prev)) ** 2
+    return float(np.abs(error_now - error_before).mean() * 1e3)

@@ -26,6 +26,9 @@ def _grey(image: np.ndarray, scale: float) -> np.ndarray:
 def optical_flow(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Forward (first→second) and backward (second→first) DIS flow, H×W×2 in full-resolution pixels."""
     h, w = first.shape[:2]
+    if min(h, w) < 16:  # too small for DIS patches: no measurable motion
+        zero = np.zeros((h, w, 2), np.float32)
+        return zero, zero
     scale = min(1.0, FLOW_MAX_WIDTH / w)
     a, b = _grey(first, scale), _grey(second, scale)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)

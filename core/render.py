@@ -98,6 +98,17 @@ def _read_labels(path: str) -> np.ndarray:
     return np.rint(read_matte(path) * 2).astype(np.uint8)
 
 
+def _frame_rate(info) -> float:
+    """The plate's framesPerSecond (a rational), else 24."""
+    value = info.attribute("framesPerSecond")
+    if isinstance(value, (tuple, list)) and len(value) == 2 and value[1]:
+        return value[0] / value[1]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 24.0
+
+
 def _parse_outputs(text: str) -> list[str]:
     outputs = [o.strip() for o in text.split(",") if o.strip()]
     unknown = sorted(set(outputs) - set(OUTPUTS))
@@ -144,9 +155,7 @@ class Renderer:
         metadata = {"adamatte:weights": os.path.basename(info.path) if info else "in-memory",
                     "adamatte:weights_hash": info.sha256 if info else ""}
         forbidden = self.source.input_paths() | {os.path.realpath(p) for p in self.keyframes.paths.values()}
-        fps = self.source.info.attribute("framesPerSecond")
-        common = dict(compression=r.compression, metadata=metadata, forbidden_paths=forbidden,
-                      fps=(fps[0] / fps[1]) if fps else 24)
+        common = dict(compression=r.compression, metadata=metadata, forbidden_paths=forbidden, fps=_frame_rate(self.source.info))
         self.sinks = {"alpha": FrameSink(r.output, self.write_frames, alpha_channel=r.alpha_channel, layout=r.layout, **common)}
         extra_layouts = {"trimap": dict(alpha_channel="Y"), "fg": dict(layout="rgba"), "rgba": dict(layout="rgba-premult")}
         for name in self.outputs[1:]:

@@ -49,3 +49,29 @@ def test_float_trimaps_work_like_8_bit():
     pred, gt = np.random.default_rng(0).random((2, 8, 8))
     t8 = np.full((8, 8), UNKNOWN, np.uint8)
     assert sad(pred, gt, t8) == sad(pred, gt, t8 / 255.0)
+
+
+def test_temporal_metrics_by_hand():
+    from adamatte.metrics import dtssd_e2, mad_e3, messddt_e3, mse_e3
+
+    gt_prev, gt = np.zeros((4, 4)), np.zeros((4, 4))
+    pred_prev, pred = np.zeros((4, 4)), np.zeros((4, 4))
+    pred[0, 0] = 0.4  # flicker on one of 16 pixels
+    assert mad_e3(pred, gt) == pytest.approx(0.4 / 16 * 1e3)
+    assert mse_e3(pred, gt) == pytest.approx(0.16 / 16 * 1e3)
+    assert dtssd_e2(pred, pred_prev, gt, gt_prev) == pytest.approx(np.sqrt(0.16 / 16) * 1e2)
+    # static ground truth: no motion, so MESSDdt is |0.16 − 0| on one pixel of 16
+    assert messddt_e3(pred, pred_prev, gt, gt_prev) == pytest.approx(0.16 / 16 * 1e3, rel=1e-5)
+    assert dtssd_e2(pred, pred, gt, gt) == 0
+
+
+def test_eval_video_cli(tmp_path, capsys):
+    from adamatte.cli import main
+    from adamatte.io import write_image
+
+    for f in (1001, 1002, 1003):
+        write_image(str(tmp_path / "gt" / f"a.{f}.exr"), np.zeros((8, 8), np.float32), ["A"])
+        write_image(str(tmp_path / "pred" / f"a.{f}.exr"), np.full((8, 8), 0.1 if f == 1002 else 0.0, np.float32), ["A"])
+    assert main(["eval-video", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].split()[0] == "clip" and float(lines[-1].split()[1]) == pytest.approx(100 / 3, rel=1e-2)

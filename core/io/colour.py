@@ -64,6 +64,15 @@ def compress_highlights(rgb: np.ndarray, knee: float = HIGHLIGHT_KNEE) -> np.nda
     return rgb
 
 
+def convert(rgb: np.ndarray, source: str, target: str) -> np.ndarray:
+    """A plain OCIO conversion of H×W×3 float32 from `source` to `target` (no range handling)."""
+    config = load_config()
+    processor = config.getProcessor(canonical_name(source, config), canonical_name(target, config))
+    out = np.ascontiguousarray(rgb, dtype=np.float32).copy()
+    processor.getDefaultCPUProcessor().applyRGB(out)
+    return out
+
+
 class ColourConverter:
     """Converts plates from `source` into the working space; reusable across frames and threads."""
 

@@ -63,7 +63,6 @@ class FrameSource:
             available = find_frames(self.pattern)
             if not available:
                 raise InputError("empty sequence: no frames on disk", path=self.pattern.nuke)
-            self.info = read_info(self.pattern.path(available[0]))
         if not available:
             raise InputError("empty clip: no frames", path=self.spec)
         self.available = available
@@ -73,6 +72,9 @@ class FrameSource:
             self.frames = parse_frame_range(frames) if isinstance(frames, str) else sorted(set(frames))
         present = set(available)
         self.missing = [f for f in self.frames if f not in present and not self.is_still]
+        if self.video is None:  # the reference header is the first frame asked for, not the sequence's first
+            first = next((f for f in self.frames if f in present), available[0])
+            self.info = read_info(self.pattern.path(first))
         self.rgb_channels = rgb_channel_names(self.info, layer)
         self.colorspace = colorspace or default_colorspace(os.path.splitext(self.info.path)[1] if self.video is None else ".mov")
         self.converter = ColourConverter(self.colorspace)
