@@ -1,0 +1,121 @@
+"""Video matting against per-frame closed-form matting, on a clip with exact ground truth.
+
+A held-out alphamatting.com foreground (its colours estimated, never trained on) moves along a
+smooth path over the real `bedroom` clip, 960x540, 30 frames: the composite has exact ground
+truth alpha. Both methods start from the same first-frame trimap only:
+  - adamatte render: the network, trimaps propagated along optical flow;
+  - closed-form (pymatting) per frame, its trimap propagated from the previous alpha by erode/dilate.
+Prints MAD x1e3, dtSSD x1e2, drift (MAD of the last 5 frames / the first 5) and s/frame side by
+side, and the render's end-to-end time against its pure network time (target <= 1.15x).
+
+    python benchmarks/video.py [--weights lite] [--frames 30] [--skip-closed-form]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+from adamatte.evaluate_video import clip_means, score_sequence
+from adamatte.foreground import estimate_foreground
+from adamatte.io import read_image, read_matte, write_image
+from adamatte.progress import Progress
+from adamatte.render import RenderRequest, Renderer
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+W, H = 960, 540
+
+
+def band_trimap(alpha: np.ndarray, radius: int = 10) -> np.ndarray:
+    """Trimap from an alpha: eroded sure-foreground and sure-background, the rest unknown."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    fg = cv2.erode((alpha > 0.95).astype(np.uint8), kernel, iterations=1)
+    bg = cv2.erode((alpha < 0.05).astype(np.uint8), kernel, iterations=1)
+    trimap = np.full(alpha.shape, 0.5, np.float32)
+    trimap[fg == 1], trimap[bg == 1] = 1.0, 0.0
+    return trimap
+
+
+def make_clip(folder: str, frames: int, item: str) -> dict[int, np.ndarray]:
+    """Writes plate.####.png and returns the exact alpha per frame."""
+    image = read_image(os.path.join(SHARED, "alphamatting_train", "input", f"{item}.png"))[0][..., :3]
+    alpha = read_matte(os.path.join(SHARED, "alphamatting_train", "alpha", f"{item}.png"))
+    fg, _ = estimate_foreground(image, alpha)
+    scale = 0.8 * H / fg.shape[0]
+    fg = cv2.resize(fg, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(alpha, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    fh, fw = alpha.shape
+    backgrounds = sorted(os.listdir(os.path.join(SHARED, "video", "bedroom", "frames")))
+    truth = {}
+    for i in range(frames):
+        bg = cv2.resize(read_image(os.path.join(SHARED, "video", "bedroom", "frames", backgrounds[i]))[0][..., :3], (W, H))
+        x = int(40 + (W - fw - 80) * (0.5 - 0.5 * np.cos(np.pi * i / max(frames - 1, 1))))  # eases across the frame
+        y = int((H - fh) / 2 + 20 * np.sin(2 * np.pi * i / frames))
+        a = np.zeros((H, W), np.float32)
+        f = np.zeros((H, W, 3), np.float32)
+        a[y:y + fh, x:x + fw], f[y:y + fh, x:x + fw] = alpha, fg
+        plate = a[..., None] * f + (1 - a[..., None]) * bg
+        write_image(os.path.join(folder, f"plate.{1001 + i}.png"), plate, ["R", "G", "B"], pixel_type="uint8")
+        truth[1001 + i] = a
+    return truth
+
+
+def drift(rows: list[dict]) -> float:
+    first, last = np.mean([r["mad"] for r in rows[:5]]), np.mean([r["mad"] for r in rows[-5:]])
+    return float(last / max(first, 1e-9))
+
+
+def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np.ndarray], float]:
+    from pymatting import estimate_alpha_cf
+
+    out, trimap, seconds = {}, band_trimap(truth[1001]), 0.0
+    for frame in sorted(truth):
+        image = read_image(os.path.join(folder, f"plate.{frame}.png"))[0][..., :3].astype(np.float64)
+        t0 = time.perf_counter()
+        out[frame] = np.clip(estimate_alpha_cf(image, trimap.astype(np.float64)), 0, 1).astype(np.float32)
+        seconds += time.perf_counter() - t0
+        trimap = band_trimap(out[frame])
+    return out, seconds / len(truth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", default="", help="weights file or bundled name (default: the bundled default)")
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--item", default="GT07", help="a held-out alphamatting.com item to use as the foreground")
+    parser.add_argument("--skip-closed-form", action="store_true")
+    args = parser.parse_args()
+    if not os.path.isdir(SHARED):
+        raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
+    with tempfile.TemporaryDirectory() as tmp:
+        truth = make_clip(tmp, args.frames, args.item)
+        write_image(os.path.join(tmp, "key.png"), band_trimap(truth[1001]), ["Y"], pixel_type="uint8")
+        request = RenderRequest(input=os.path.join(tmp, "plate.####.png"), output=os.path.join(tmp, "out", "matte.####.exr"),
+                                trimap=[os.path.join(tmp, "key.png") + "@1001"], weights=args.weights, progress="none")
+        renderer = Renderer(request)
+        summary = renderer.run(Progress("none"))
+        ours = {f: read_matte(os.path.join(tmp, "out", f"matte.{f}.exr")) for f in truth}
+        ours_rows = score_sequence(ours, truth)
+        results = [("adamatte", clip_means(ours_rows), drift(ours_rows), summary.seconds / len(truth))]
+        if not args.skip_closed_form:
+            cf, cf_seconds = closed_form(tmp, truth)
+            cf_rows = score_sequence(cf, truth)
+            results.append(("closed-form", clip_means(cf_rows), drift(cf_rows), cf_seconds))
+    print(f"moving ground-truth clip: {args.item} over bedroom, {W}x{H}, {args.frames} frames, first-frame trimap only")
+    print(f"{'method':<14}{'MAD e3':>9}{'dtSSD e2':>10}{'drift':>8}{'s/frame':>9}")
+    for name, means, d, s in results:
+        print(f"{name:<14}{means['mad']:9.2f}{means['dtssd']:10.3f}{d:8.2f}{s:9.2f}")
+    if len(results) == 2:
+        (_, ours_m, _, _), (_, cf_m, _, _) = results
+        print(f"ratios adamatte/closed-form: MAD {ours_m['mad'] / cf_m['mad']:.2f}, dtSSD {ours_m['dtssd'] / cf_m['dtssd']:.2f} (< 1: adamatte better)")
+    overhead = summary.seconds / max(summary.model_seconds, 1e-9)
+    print(f"render end-to-end {summary.seconds:.1f} s vs network {summary.model_seconds:.1f} s: {overhead:.2f}x (target <= 1.15x)")
+
+
+if __name__ == "__main__":
+    main()
