@@ -153,3 +153,25 @@ def test_two_process_gloo_ddp(merged, tmp_path):
     assert proc.stdout.count("trained ddp") == 1, "only rank 0 reports and writes"
     _, meta = read_checkpoint(str(tmp_path / "ddp" / "checkpoint"))
     assert meta["step"] == 2
+
+
+def test_foreground_layout_in_dim_composition_order(tmp_path):
+    from adamatte.io import write_image
+    from adamatte.train.data import pair_files
+
+    for name in ("a", "b"):
+        image, alpha, _ = matting_sample(64, 64, seed=ord(name))
+        write_image(str(tmp_path / "fg" / f"{name}.png"), image, ["R", "G", "B"], pixel_type="uint8")
+        write_image(str(tmp_path / "alpha" / f"{name}.png"), alpha, ["Y"], pixel_type="uint8")
+    for i in range(4):
+        write_image(str(tmp_path / "bg" / f"bg{i}.png"), np.full((80, 90, 3), i / 4, np.float32), ["R", "G", "B"], pixel_type="uint8")
+    (tmp_path / "fg_names.txt").write_text("a.png\nb.png\n")
+    (tmp_path / "bg_names.txt").write_text("bg0.png\nbg1.png\nbg2.png\nbg3.png\n")
+    cfg = load_train_config("smoke", data_root=str(tmp_path), output_dir=str(tmp_path / "runs"), backgrounds="bg/*.png",
+                            train=[{"layout": "foreground", "foreground": "fg/*.png", "alpha": "alpha/*.png",
+                                    "fg_names": "fg_names.txt", "bg_names": "bg_names.txt"}])
+    items = pair_files(cfg, cfg.train[0])
+    # two backgrounds per foreground line, in file order
+    assert [(i.key, os.path.basename(i.background)) for i in items] == [("a", "bg0.png"), ("a", "bg1.png"), ("b", "bg2.png"), ("b", "bg3.png")]
+    sample = MattingDataset(cfg, paper_pipeline(64, 64, 64), show_progress=False)[2]
+    assert sample["image"].shape == (3, 64, 64)
