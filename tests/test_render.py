@@ -188,3 +188,35 @@ def test_cli_errors_are_one_line_with_exit_codes(clip, tmp_path, lite_weights):
     proc = subprocess.run(cli_render(plate, tmp_path / "o", key, lite_weights, "--missing", "hold", "--frames", "1001-1002",
                                      "--progress", "none"), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_ctrl_c_stops_cleanly(tmp_path, lite_weights):
+    from adamatte.io.atomic import TEMP_MARKER
+
+    plate, truth = moving_clip(tmp_path / "plate", frames=30, size=(320, 192), step=2.0)
+    key = write_trimap(tmp_path / "key.png", truth[1001])
+    proc = subprocess.Popen(cli_render(plate, tmp_path / "out", key, lite_weights, "--progress", "json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    for line in proc.stdout:
+        if json.loads(line).get("done") == 3:
+            break
+    proc.send_signal(signal.SIGINT)
+    remaining, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert json.loads(remaining.splitlines()[-1]) == {"event": "error", "message": "interrupted", "exit_code": 130}
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert not [p for p in files if TEMP_MARKER in p.name]
+    for p in files:
+        read_image(str(p))  # everything left behind is whole
+
+
+@pytest.mark.parametrize("output, message", [
+    ("matte.exr", "add a frame token"),
+    ("/proc/adamatte/matte.####.exr", "cannot create output folder"),
+])
+def test_cli_refuses_bad_outputs(clip, tmp_path, lite_weights, output, message):
+    plate, truth, key = clip
+    args = cli_render(plate, tmp_path, key, lite_weights)
+    args[args.index("-o") + 1] = output if output.startswith("/") else str(tmp_path / output)
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
