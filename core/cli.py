@@ -65,6 +65,7 @@ def engine_from_args(args: argparse.Namespace):
     return MattingEngine.from_weights(
         args.weights or None, device=args.device, precision=args.precision,
         respect_trimap=args.respect_trimap, max_megapixels=args.max_megapixels or None,
+        refine=args.refine, refine_prior=args.refine_prior,
     )
 
 

@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from adamatte.errors import GPUMemoryError, InputError
 from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
 from adamatte.model.weights import WeightsInfo, load_weights
+from adamatte.refine import refine_closed_form
 from adamatte.trimap import BACKGROUND, FOREGROUND, normalize_trimap, trimap_to_labels
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -29,6 +30,7 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # Frame size above which frames are tiled: 1080p runs whole on a CPU; 4K fits 8 GB of GPU in fp16.
 DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
 DEFAULT_OVERLAP = 96
+REFINERS = ("none", "closed-form")
 
 
 @dataclass
@@ -93,8 +95,14 @@ class MattingEngine:
         respect_trimap: bool = False,
         max_megapixels: float | None = None,
         overlap: int = DEFAULT_OVERLAP,
+        refine: str = "none",
+        refine_prior: float = 0.0,
         weights_info: WeightsInfo | None = None,
     ):
+        if refine not in REFINERS:
+            raise InputError(f"--refine must be one of {', '.join(REFINERS)}, not {refine!r}")
+        self.refine = refine
+        self.refine_prior = refine_prior
         self.device = pick_device(device)
         self.autocast = _autocast_dtype(self.device, precision)
         self.respect_trimap = respect_trimap
@@ -137,7 +145,10 @@ class MattingEngine:
             labels[known] = user_labels[known]
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
         t2 = time.perf_counter()
-        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "total": t2 - t0})
+        if self.refine == "closed-form":
+            alpha = refine_closed_form(image, labels, alpha, prior_weight=self.refine_prior)
+        t3 = time.perf_counter()
+        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0})
 
     def _run(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on one whole (padded) region: class probabilities H×W×3 and refined alpha H×W."""

@@ -54,6 +54,8 @@ class RenderRequest:
     device: str = "auto"
     precision: str = "auto"
     respect_trimap: bool = False
+    refine: str = "none"
+    refine_prior: float = 0.0
     max_megapixels: float = 0.0
     input_colorspace: str = ""
     layer: str = ""
@@ -149,7 +151,7 @@ class Renderer:
         self.outputs = _parse_outputs(r.write)
         self.engine = engine or MattingEngine.from_weights(
             r.weights or None, device=r.device, precision=r.precision, respect_trimap=r.respect_trimap,
-            max_megapixels=r.max_megapixels or None,
+            max_megapixels=r.max_megapixels or None, refine=r.refine, refine_prior=r.refine_prior,
         )
         info = self.engine.weights_info
         metadata = {"adamatte:weights": os.path.basename(info.path) if info else "in-memory",
