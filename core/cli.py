@@ -221,6 +221,32 @@ def cmd_eval_video(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_farm_export(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from adamatte.farm.job import build_job
+    from adamatte.render import RenderRequest
+
+    if args.render_args[:1] == ["--"]:
+        args.render_args = args.render_args[1:]
+    if not args.render_args:
+        raise AdamatteError("give the render after --, e.g. adamatte farm export -o job -- plate.####.exr -o matte.####.exr --trimap key.png")
+    render_args = build_parser().parse_args(["render", *args.render_args])
+    request = RenderRequest(**{f.name: getattr(render_args, f.name) for f in dataclasses.fields(RenderRequest)})
+    job = build_job(request, name=args.name or "", chunk_size=args.chunk_size, gpu=args.gpu, command=args.command)
+    if args.format == "openjd":
+        from adamatte.farm.openjd import write_bundle
+
+        written = write_bundle(job, args.output)
+    else:
+        from adamatte.farm.opencue import write_job
+
+        written = write_job(job, args.output)
+    for path in written:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adamatte", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -344,6 +370,25 @@ def build_parser() -> argparse.ArgumentParser:
     eval_video.add_argument("--gt", required=True, help="ground-truth matte sequence")
     eval_video.add_argument("--json", action="store_true", help="print JSON")
     eval_video.set_defaults(func=cmd_eval_video)
+
+    farm = commands.add_parser("farm", help="export chunked render jobs for render farms")
+    farm_commands = farm.add_subparsers(dest="farm_command", metavar="ACTION", required=True)
+    export_job = farm_commands.add_parser(
+        "export", help="write an OpenJD job bundle (Deadline Cloud) or an OpenCue job for a render",
+        description="Write a farm job that runs `adamatte render` in chunks of frames. The render is given after "
+        "--, exactly as to `adamatte render`. Chunks warm up from the nearest keyframe (or resume from the chunk "
+        "before), so the farm's result equals one sequential render; retried tasks resume.",
+        epilog="example: adamatte farm export --format openjd -o jobs/sh020 --chunk-size 20 --gpu -- "
+        "/shots/sh020/plate.####.exr -o /shots/sh020/matte/sh020_matte.####.exr --trimap /shots/sh020/key.1001.png@1001",
+    )
+    export_job.add_argument("--format", choices=("openjd", "opencue"), default="openjd", help="farm system (default: openjd)")
+    export_job.add_argument("-o", "--output", required=True, help="folder to write the job into")
+    export_job.add_argument("--chunk-size", type=int, default=10, help="frames per task (default: 10)")
+    export_job.add_argument("--gpu", action="store_true", help="require a GPU on the workers")
+    export_job.add_argument("--command", default="adamatte", help="adamatte executable on the workers (default: adamatte)")
+    export_job.add_argument("--name", default="", help="job name (default: from the output name)")
+    export_job.add_argument("render_args", nargs=argparse.REMAINDER, help="-- then the render's arguments")
+    export_job.set_defaults(func=cmd_farm_export)
     return parser
 
 

@@ -193,8 +193,15 @@ class Renderer:
         progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
 
     def _resume_point(self) -> tuple[list[int], np.ndarray | None, int | None]:
-        """(frames still to run, labels of the last finished frame, that frame) for --resume."""
+        """(frames still to run, labels of the last finished frame, that frame) for --resume.
+
+        Besides this range's own finished frames, the frame just before the range counts, so a
+        farm chunk whose predecessor has finished skips the warm-up from the keyframe.
+        """
         done = None
+        before = [f for f in self.chain if f < self.write_frames[0]]
+        if before and self.is_finished(before[-1]):  # an earlier chunk finished the frame before ours: start warm
+            done = before[-1]
         for frame in self.write_frames:
             if not self.is_finished(frame):
                 break

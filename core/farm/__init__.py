@@ -1,0 +1,1 @@
+"""Farm job export: chunked `adamatte render` jobs for Open Job Description and OpenCue."""
