@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -260,6 +261,10 @@ class Renderer:
                     writer.submit(self._write_and_report, frame, result, plate, origin, progress, t0, len(to_write))
                     written.append(frame)
                 prev_labels, prev_image = result.labels, plate.rgb
+        except KeyboardInterrupt:
+            if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            raise
         finally:
             reader.close()
             writer.close()  # frames already handed over are finished, whole, before we leave

@@ -1,0 +1,7 @@
+# adamatte for Nuke: the toolbar entry adamatte > AdaMatte.
+import nuke
+
+import adamatte.nodes.nuke_node
+
+toolbar = nuke.menu("Nodes").addMenu("adamatte")
+toolbar.addCommand("AdaMatte", "adamatte.nodes.nuke_node.create_node()")
