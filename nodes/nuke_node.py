@@ -18,8 +18,8 @@ import time
 
 import nuke
 
-from adamatte.nodes.params import PARAMS, Param
-from adamatte.nodes.runner import RenderJob, RunnerError, find_python, render_command
+from .params import PARAMS, Param
+from .runner import RenderJob, RunnerError, find_python, render_command
 
 NODE_CLASS = "AdaMatte"
 HOST_ONLY = {"progress", "frames", "trimap"}  # set by the node itself (from the graph), not by knobs

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adamatte.nodes.params import to_cli_args
+from .params import to_cli_args
 
 ENV_PYTHON = "ADAMATTE_PYTHON"
 
