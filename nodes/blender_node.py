@@ -15,7 +15,7 @@ import re
 import bpy
 
 from .params import PARAMS, Param
-from .runner import RenderJob, RunnerError, find_python, render_command
+from .runner import RenderJob, RunnerError, farm_export_command, find_python, render_command
 
 HOST_ONLY = {"progress", "frames", "trimap"}
 
@@ -187,6 +187,28 @@ class ADAMATTE_OT_render_matte(bpy.types.Operator):
         return self._finish(context)
 
 
+class ADAMATTE_OT_submit_farm(bpy.types.Operator):
+    """Write an Open Job Description bundle (Deadline Cloud) for this render, next to the matte output"""
+
+    bl_idname = "adamatte.submit_farm"
+    bl_label = "Submit to Farm"
+
+    def execute(self, context):
+        try:
+            argv, info = build_job(context)
+            folder = os.path.join(os.path.dirname(info["output"]), "farm_job")
+            python, render_argv = argv[: argv.index("render")], argv[argv.index("render"):]
+            job = RenderJob(farm_export_command(python, folder, render_argv)).start()
+        except RunnerError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        if job.wait() != 0:
+            self.report({"ERROR"}, f"AdaMatte farm export failed: {job.error_message()}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"AdaMatte: farm job written to {folder}")
+        return {"FINISHED"}
+
+
 class ADAMATTE_PT_panel(bpy.types.Panel):
     bl_label = "AdaMatte"
     bl_space_type = "NODE_EDITOR"
@@ -206,9 +228,10 @@ class ADAMATTE_PT_panel(bpy.types.Panel):
             if param.name not in HOST_ONLY:
                 layout.prop(settings, param.name)
         layout.operator(ADAMATTE_OT_render_matte.bl_idname, icon="NODE_COMPOSITING")
+        layout.operator(ADAMATTE_OT_submit_farm.bl_idname, icon="NETWORK_DRIVE")
 
 
-CLASSES = (AdamatteSettings, AdamattePreferences, ADAMATTE_OT_render_matte, ADAMATTE_PT_panel)
+CLASSES = (AdamatteSettings, AdamattePreferences, ADAMATTE_OT_render_matte, ADAMATTE_OT_submit_farm, ADAMATTE_PT_panel)
 
 
 def register() -> None:

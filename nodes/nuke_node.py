@@ -19,7 +19,7 @@ import time
 import nuke
 
 from .params import PARAMS, Param
-from .runner import RenderJob, RunnerError, find_python, render_command
+from .runner import RenderJob, RunnerError, farm_export_command, find_python, render_command
 
 NODE_CLASS = "AdaMatte"
 HOST_ONLY = {"progress", "frames", "trimap"}  # set by the node itself (from the graph), not by knobs
@@ -212,9 +212,7 @@ def submit_to_farm(node, job_folder: str = "", farm_format: str = "openjd") -> s
     """The Submit to farm button: export the node's render as a farm job (adamatte farm export)."""
     plate, output, values = build_request(node)
     folder = job_folder or os.path.join(os.path.dirname(output), "farm_job")
-    python = find_python(node["python"].value())
-    argv = [*python, "farm", "export", "--format", farm_format, "-o", folder, "--",
-            *render_command([], plate, output, values)[1:-2]]
+    argv = farm_export_command(find_python(node["python"].value()), folder, render_command([], plate, output, values), farm_format)
     job = RenderJob(argv).start()
     if job.wait() != 0:
         raise RunnerError(f"farm export failed: {job.error_message()}")

@@ -53,6 +53,12 @@ def render_command(python: list[str], input_path: str, output: str, values: dict
     return [*python, "render", input_path, "-o", output, *to_cli_args(values), "--progress", "json"]
 
 
+def farm_export_command(python: list[str], job_folder: str, render_argv: list[str], farm_format: str = "openjd") -> list[str]:
+    """The argv of `adamatte farm export` for a render built by render_command (with python=[])."""
+    render_args = [a for a in render_argv[1:] if a not in ("--progress", "json")]  # the farm job adds its own
+    return [*python, "farm", "export", "--format", farm_format, "-o", job_folder, "--", *render_args]
+
+
 @dataclass
 class RenderJob:
     """A render running in a child process. Callbacks run on the reader thread."""

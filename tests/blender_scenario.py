@@ -45,6 +45,7 @@ settings.device = "cpu"
 settings.input_colorspace = "srgb_tx"
 settings.output = os.path.join(args.out, "matte.####.exr")
 assert bpy.ops.adamatte.render_matte() == {"FINISHED"}
+assert bpy.ops.adamatte.submit_farm() == {"FINISHED"}
 
 matte = tree.nodes["AdaMatte matte"]
 set_alpha = tree.nodes["AdaMatte set alpha"]

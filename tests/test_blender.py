@@ -61,6 +61,8 @@ def test_extension_in_blender_mattes_a_compositor_sequence(tmp_path):
     assert summary["blender"].startswith(BPY_VERSION) and summary["matte_frames"] == 5
     assert "AdaMatte matte:Alpha->AdaMatte set alpha:Alpha" in summary["links"]
     assert sorted(p.name for p in (tmp_path / "out").glob("matte.*.exr")) == [f"matte.{f}.exr" for f in range(1001, 1006)]
+    template = json.loads((tmp_path / "out" / "farm_job" / "template.json").read_text())
+    assert template["steps"][0]["name"] == "Matte", "Submit to Farm wrote the OpenJD bundle"
 
     matte = read_image(str(tmp_path / "out" / "matte.1003.exr"))[0][..., 0]
     comp, info = read_image(summary["comp"])

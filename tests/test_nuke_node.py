@@ -148,3 +148,12 @@ def test_nuke_path_bootstrap_works_from_a_checkout():
     proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == PARAMS[0].name
+
+
+def test_submit_to_farm_writes_an_openjd_bundle(node, tmp_path):
+    import json
+
+    folder = nuke_node.submit_to_farm(node, job_folder=str(tmp_path / "job"))
+    template = json.loads((Path(folder) / "template.json").read_text())
+    args = template["steps"][0]["script"]["actions"]["onRun"]["args"]
+    assert args[0] == "render" and args[args.index("--frames") + 1] == "{{Task.Param.Frame}}"
