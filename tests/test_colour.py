@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from adamatte.io.colour import ColourConverter, compress_highlights, default_colorspace
 

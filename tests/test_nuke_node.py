@@ -1,12 +1,9 @@
 """The Nuke node against a fake `nuke` module (tests/fake_nuke) that follows Foundry's API."""
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 

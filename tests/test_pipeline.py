@@ -29,7 +29,7 @@ def test_read_ahead_raises_at_the_bad_frame_and_keeps_earlier_ones():
 
     got = []
     with pytest.raises(ValueError, match="bad frame 3"):
-        for frame, value in ReadAhead(read, range(6)):
+        for _, value in ReadAhead(read, range(6)):
             got.append(value)
     assert got == [0, 1, 2]
 
