@@ -1,0 +1,79 @@
+"""Trimap adaptation quality, as in the paper's Table 4: accuracy and mIoU of the adapted trimap
+against T_opt (0 -> background, 1 -> foreground, anything else unknown, from the ground truth).
+
+On the held-out alphamatting.com items, with each given trimap and with a deliberately coarse
+one (its unknown band grown until it covers 3x the area). Scores are over the input trimap's
+unknown region, where adaptation has work to do; "unknown area" is the adapted (or input)
+unknown area divided by T_opt's, so narrowing toward the truth shows as a fall toward 1.
+
+    python benchmarks/trimap_adaptation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import cv2
+import numpy as np
+
+from adamatte.engine import MattingEngine
+from adamatte.io import read_matte
+from adamatte.train.data import discover_eval_items, read_rgb
+from adamatte.trimap import UNKNOWN, normalize_trimap, trimap_to_labels
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
+
+
+def t_opt(alpha: np.ndarray) -> np.ndarray:
+    return np.where(alpha <= 0, 0, np.where(alpha >= 1, 2, 1)).astype(np.uint8)
+
+
+def coarsen(trimap: np.ndarray, factor: float = 3.0) -> np.ndarray:
+    """Grow the unknown band until it covers `factor` times its area."""
+    unknown = (trimap == 0.5).astype(np.uint8)
+    target = factor * unknown.sum()
+    kernel = np.ones((3, 3), np.uint8)
+    while unknown.sum() < target:
+        unknown = cv2.dilate(unknown, kernel)
+    out = trimap.copy()
+    out[unknown == 1] = 0.5
+    return out
+
+
+def scores(labels: np.ndarray, truth: np.ndarray, region: np.ndarray) -> tuple[float, float, float]:
+    """(accuracy, mIoU over the 3 classes, unknown area / T_opt's unknown area) inside `region`."""
+    p, t = labels[region], truth[region]
+    ious = []
+    for c in range(3):
+        union = ((p == c) | (t == c)).sum()
+        if union:
+            ious.append(((p == c) & (t == c)).sum() / union)
+    return float((p == t).mean()), float(np.mean(ious)), float((labels == UNKNOWN).sum() / max((truth == UNKNOWN).sum(), 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", default="", help="weights file or bundled name (default: the bundled default)")
+    parser.add_argument("--items", default="GT02,GT07,GT13,GT19,GT25", help="the held-out split")
+    args = parser.parse_args()
+    engine = MattingEngine.from_weights(args.weights or None, device="cpu")
+    rows = {}
+    for item in discover_eval_items(SHARED, only=tuple(args.items.split(","))):
+        image, truth = read_rgb(item.image), t_opt(read_matte(item.alpha))
+        for trimap_path in item.trimaps:
+            given = normalize_trimap(read_matte(trimap_path))
+            for kind, trimap in (("given", given), ("coarse 3x", coarsen(given))):
+                region = trimap == 0.5
+                adapted = engine.matte(image, trimap).labels
+                rows.setdefault((kind, "input"), []).append(scores(trimap_to_labels(trimap), truth, region))
+                rows.setdefault((kind, "adapted"), []).append(scores(adapted, truth, region))
+    print(f"trimap adaptation on {args.items} (both trimaps each), over the input's unknown region")
+    print(f"{'trimap':<11}{'labels':<9}{'accuracy':>10}{'mIoU':>8}{'unknown area / T_opt':>22}")
+    for (kind, which), values in rows.items():
+        acc, miou, area = np.mean(values, axis=0)
+        print(f"{kind:<11}{which:<9}{acc:10.3f}{miou:8.3f}{area:22.2f}")
+
+
+if __name__ == "__main__":
+    main()
