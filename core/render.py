@@ -92,9 +92,11 @@ def output_variant(spec: str, suffix: str) -> str:
 
 def sidecar_path(output: FrameSink, frame: int) -> str:
     """Where the adapted trimap of a finished frame is kept for --resume and chunked renders."""
-    path = output.path(frame)
-    directory, name = os.path.split(path)
-    return os.path.join(directory, ".adamatte", os.path.splitext(name)[0] + ".labels.png")
+    directory, name = os.path.split(output.path(frame))
+    stem = os.path.splitext(name)[0]
+    if output.pattern is None:  # one file for all frames (a .mov, a still): number the sidecars
+        stem = f"{stem}.{frame}"
+    return os.path.join(directory, ".adamatte", stem + ".labels.png")
 
 
 def _read_labels(path: str) -> np.ndarray:
