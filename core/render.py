@@ -177,16 +177,12 @@ class Renderer:
     def _write(self, frame: int, result: MatteResult, plate: Frame, trimap_source: str) -> None:
         meta = {"adamatte:trimap_source": trimap_source}
         for name, sink in self.sinks.items():
-            if name == "alpha":
-                sink.write(frame, result.alpha, plate, meta)
-            elif name == "trimap":
-                sink.write(frame, result.trimap, plate, meta)
-            elif name == "rgba":
-                sink.write(frame, result.alpha, plate, meta)
-            elif name == "fg":
+            values, source = (result.trimap if name == "trimap" else result.alpha), plate
+            if name == "fg":  # the clean foreground takes the plate's place beside the alpha
                 scale = max(float(plate.plate.max()), 1.0)  # the estimator works in 0-1; linear plates may exceed it
                 fg, _ = estimate_foreground(np.clip(plate.plate, 0, None) / scale, result.alpha)
-                sink.write(frame, result.alpha, dataclasses.replace(plate, plate=fg * scale), meta)
+                source = dataclasses.replace(plate, plate=fg * scale)
+            sink.write(frame, values, source, meta)
         # the sidecar last: its presence marks the frame complete
         write_image(sidecar_path(self.sinks["alpha"], frame), result.trimap, ["Y"], pixel_type="uint8")
 
