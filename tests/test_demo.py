@@ -24,3 +24,22 @@ def test_demo_renders_the_bundled_clip_with_the_bundled_weights(tmp_path):
     bundled = read_weights_info(resolve_weights(None))
     assert info.attribute("adamatte:weights_hash") == bundled.sha256
     assert read_info(str(tmp_path / "demo" / "contact_sheet.png")).width == 5 * 320
+
+
+@pytest.mark.skipif(DEFAULT_WEIGHTS not in bundled_names(), reason="no trained weights are bundled")
+def test_tiled_and_untiled_agree_with_the_bundled_weights():
+    import os
+
+    import numpy as np
+
+    from adamatte.demo import BAND, clip_dir
+    from adamatte.engine import MattingEngine
+    from adamatte.io import read_matte
+    from adamatte.keyframes import as_trimap
+
+    image = read_image(os.path.join(clip_dir(), "frames", "00000.jpg"))[0][..., :3]
+    trimap = as_trimap(read_matte(os.path.join(clip_dir(), "mask.png")), BAND)
+    whole = MattingEngine.from_weights(device="cpu", max_megapixels=1.0).matte(image, trimap)
+    tiled = MattingEngine.from_weights(device="cpu", max_megapixels=0.15).matte(image, trimap)  # 854x480 in 6+ tiles
+    assert np.abs(whole.alpha - tiled.alpha).mean() < 0.01
+    assert (whole.labels == tiled.labels).mean() > 0.98
