@@ -23,8 +23,12 @@ assert result == {"FINISHED"}, result
 assert hasattr(bpy.types.Scene, "adamatte"), "the extension registered its settings"
 
 scene = bpy.context.scene
-scene.use_nodes = True
-tree = scene.node_tree
+if hasattr(scene, "compositing_node_group"):  # Blender 5.x: the compositor is a node group
+    tree = bpy.data.node_groups.new("Compositor", "CompositorNodeTree")
+    scene.compositing_node_group = tree
+else:  # Blender 4.x
+    scene.use_nodes = True
+    tree = scene.node_tree
 tree.nodes.clear()
 plate_image = bpy.data.images.load(args.plate)
 plate_image.source = "SEQUENCE"
@@ -49,7 +53,11 @@ assert bpy.ops.adamatte.submit_farm() == {"FINISHED"}
 
 matte = tree.nodes["AdaMatte matte"]
 set_alpha = tree.nodes["AdaMatte set alpha"]
-composite = tree.nodes.new("CompositorNodeComposite")
+if hasattr(scene, "compositing_node_group"):
+    tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+    composite = tree.nodes.new("NodeGroupOutput")
+else:
+    composite = tree.nodes.new("CompositorNodeComposite")
 tree.links.new(set_alpha.outputs["Image"], composite.inputs["Image"])
 camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
 scene.collection.objects.link(camera)

@@ -23,22 +23,24 @@ from adamatte.nodes.runner import ENV_PYTHON
 from synthetic import moving_clip, trimap_from_alpha
 
 ROOT = Path(__file__).resolve().parents[1]
-BPY_VERSION = "4.5"
-BPY_ENV = Path(os.environ.get("ADAMATTE_BPY_ENV", Path.home() / ".cache" / "adamatte" / f"bpy-{BPY_VERSION}"))
+CACHE = Path(os.environ.get("ADAMATTE_BPY_CACHE", Path.home() / ".cache" / "adamatte"))
 
 pytestmark = pytest.mark.blender
 
 
-def bpy_python() -> str:
-    python = BPY_ENV / "bin" / "python"
+def bpy_python(version: str) -> str:
+    """A Python with only the bpy wheel of `version`, made once and cached."""
+    env = CACHE / f"bpy-{version}"
+    python = env / "bin" / "python"
     if not python.exists() or subprocess.run([str(python), "-c", "import bpy"], capture_output=True).returncode:
-        subprocess.run([sys.executable, "-m", "venv", str(BPY_ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"bpy=={BPY_VERSION}.*"], check=True, timeout=1800)
+        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"bpy=={version}.*"], check=True, timeout=1800)
     return str(python)
 
 
-def test_extension_in_blender_mattes_a_compositor_sequence(tmp_path):
-    python = bpy_python()
+@pytest.mark.parametrize("version", ["4.5", "5.0"])
+def test_extension_in_blender_mattes_a_compositor_sequence(tmp_path, version):
+    python = bpy_python(version)
     build = subprocess.run([sys.executable, str(ROOT / "plugin" / "blender" / "build.py"), "--blender-python", python,
                             "--output-dir", str(tmp_path / "dist")], capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr
@@ -58,7 +60,7 @@ def test_extension_in_blender_mattes_a_compositor_sequence(tmp_path):
     summary_line = [line for line in run.stdout.splitlines() if line.startswith("SUMMARY ")]
     assert run.returncode == 0 and summary_line, run.stdout[-3000:] + run.stderr[-3000:]
     summary = json.loads(summary_line[0][len("SUMMARY "):])
-    assert summary["blender"].startswith(BPY_VERSION) and summary["matte_frames"] == 5
+    assert summary["blender"].startswith(version) and summary["matte_frames"] == 5
     assert "AdaMatte matte:Alpha->AdaMatte set alpha:Alpha" in summary["links"]
     assert sorted(p.name for p in (tmp_path / "out").glob("matte.*.exr")) == [f"matte.{f}.exr" for f in range(1001, 1006)]
     template = json.loads((tmp_path / "out" / "farm_job" / "template.json").read_text())
