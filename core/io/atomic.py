@@ -29,6 +29,12 @@ def ensure_writable_dir(directory: str) -> None:
         raise InputError("output folder is not writable", path=directory)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(final_path: str) -> Iterator[str]:
     """Yield a temporary path to write; on success rename it over `final_path`, on failure remove it."""
@@ -36,6 +42,7 @@ def atomic_write(final_path: str) -> Iterator[str]:
     tmp = temp_path_for(final_path)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # some writers create 0600 files; outputs are for the whole team
         os.replace(tmp, final_path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
