@@ -34,7 +34,7 @@ def coarsen(trimap: np.ndarray, factor: float = 3.0) -> np.ndarray:
     unknown = (trimap == 0.5).astype(np.uint8)
     target = factor * unknown.sum()
     kernel = np.ones((3, 3), np.uint8)
-    while unknown.sum() < target:
+    while unknown.sum() < min(target, unknown.size):  # a band can grow no further than the frame
         unknown = cv2.dilate(unknown, kernel)
     out = trimap.copy()
     out[unknown == 1] = 0.5

@@ -31,6 +31,7 @@ from adamatte.io.sequence import format_frame_range, parse_frame_range
 from adamatte.io.sink import FrameSink
 from adamatte.io.source import Frame, FrameSource
 from adamatte.keyframes import Keyframes
+from adamatte.nodes.params import BY_NAME
 from adamatte.progress import Progress
 from adamatte.propagate import propagate_trimap
 
@@ -41,34 +42,40 @@ class RenderCancelled(AdamatteError):
     exit_code = 130
 
 
+def _default(name: str):
+    """A field whose default is the shared parameter definition's (adamatte.nodes.params)."""
+    value = BY_NAME[name].default
+    return field(default_factory=lambda: list(value)) if isinstance(value, (list, tuple)) else field(default=value)
+
+
 @dataclass
 class RenderRequest:
-    """Everything a render needs; the fields mirror adamatte.nodes.params (hosts fill it from knobs)."""
+    """Everything a render needs; the fields and defaults are adamatte.nodes.params' (hosts fill it from knobs)."""
 
     input: str
     output: str
-    trimap: list[str] = field(default_factory=list)
-    band: int = 12
-    propagation: str = "flow"
-    frames: str = ""
-    weights: str = ""
-    device: str = "auto"
-    precision: str = "auto"
-    respect_trimap: bool = False
-    refine: str = "none"
-    refine_prior: float = 0.0
-    max_megapixels: float = 0.0
-    input_colorspace: str = ""
-    layer: str = ""
-    missing: str = "error"
-    start_frame: int = 1001
-    write: str = "alpha"
-    alpha_channel: str = "A"
-    layout: str = "alpha"
-    compression: str = "zip"
-    resume: bool = False
-    on_error: str = "stop"
-    progress: str = "bar"
+    trimap: list[str] = _default("trimap")
+    band: int = _default("band")
+    propagation: str = _default("propagation")
+    frames: str = _default("frames")
+    weights: str = _default("weights")
+    device: str = _default("device")
+    precision: str = _default("precision")
+    respect_trimap: bool = _default("respect_trimap")
+    refine: str = _default("refine")
+    refine_prior: float = _default("refine_prior")
+    max_megapixels: float = _default("max_megapixels")
+    input_colorspace: str = _default("input_colorspace")
+    layer: str = _default("layer")
+    missing: str = _default("missing")
+    start_frame: int = _default("start_frame")
+    write: str = _default("write")
+    alpha_channel: str = _default("alpha_channel")
+    layout: str = _default("layout")
+    compression: str = _default("compression")
+    resume: bool = _default("resume")
+    on_error: str = _default("on_error")
+    progress: str = _default("progress")
 
 
 @dataclass

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from adamatte.model import AdaOutput
-from adamatte.model.adamatting import compose_alpha
 
 
 class ColourKeyNet(nn.Module):
@@ -26,4 +25,4 @@ class ColourKeyNet(nn.Module):
         alpha = torch.where(unknown, key, trimap)
         labels = torch.where(alpha <= 0.0, 0, torch.where(alpha >= 1.0, 2, 1))
         logits = torch.nn.functional.one_hot(labels[:, 0].long(), 3).permute(0, 3, 1, 2).float() * 10.0
-        return AdaOutput(logits, alpha, alpha, compose_alpha(logits, alpha))
+        return AdaOutput(logits, alpha, alpha)

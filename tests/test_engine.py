@@ -8,7 +8,6 @@ from torch import nn
 from adamatte.engine import MattingEngine, feather, tile_windows
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
-from adamatte.model.adamatting import compose_alpha
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +94,7 @@ class LocalNet(nn.Module):
         x = torch.cat([image, trimap], 1)
         logits = self.t(x)
         alpha = torch.sigmoid(self.smooth(self.a(x)))
-        return AdaOutput(logits, alpha, alpha, compose_alpha(logits, alpha))
+        return AdaOutput(logits, alpha, alpha)
 
 
 def test_tiling_is_exact_for_a_local_network():

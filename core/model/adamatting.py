@@ -28,7 +28,15 @@ class AdaOutput:
     trimap_logits: torch.Tensor  # B×3×H×W, classes BACKGROUND, UNKNOWN, FOREGROUND
     alpha_coarse: torch.Tensor  # B×1×H×W, the A-decoder's estimate
     alpha_refined: torch.Tensor  # B×1×H×W, after the propagation unit
-    alpha: torch.Tensor  # B×1×H×W, refined alpha with the adapted trimap's known regions set to 0/1
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """B×1×H×W final alpha: refined, with the adapted trimap's known regions set to 0/1.
+
+        Computed on demand: the engine composes on the CPU after blending tiles, and a
+        full-resolution argmax costs a tenth of the lite network's time.
+        """
+        return compose_alpha(self.trimap_logits, self.alpha_refined)
 
 
 class Encoder(nn.Module):
@@ -136,7 +144,7 @@ class AdaMatting(nn.Module):
         alpha_coarse = torch.sigmoid(self.a_decoder(features))
         probs = torch.softmax(trimap_logits.float(), dim=1).to(image.dtype)
         alpha_refined = self.propagation(image, probs, alpha_coarse)
-        return AdaOutput(trimap_logits, alpha_coarse, alpha_refined, compose_alpha(trimap_logits, alpha_refined))
+        return AdaOutput(trimap_logits, alpha_coarse, alpha_refined)
 
 
 def compose_alpha(trimap_logits: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
