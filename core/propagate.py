@@ -48,18 +48,21 @@ def propagate_trimap(
     previous: np.ndarray | None,
     current: np.ndarray | None,
     *,
+    flows: tuple[np.ndarray, np.ndarray] | None = None,
     margin: int = 4,
     max_extra: int = 32,
 ) -> np.ndarray:
     """Next frame's input trimap from this frame's adapted labels.
 
     labels: H×W uint8 {0 bg, 1 unknown, 2 fg} of frame t. previous, current: H×W×3 working-space
-    images of frames t and t+1 (None: no flow, fixed dilation). Returns H×W float32 {0, 0.5, 1}.
+    images of frames t and t+1 (None: no flow, fixed dilation). flows: their optical_flow(),
+    when already computed (the renderer does it on its read-ahead thread).
+    Returns H×W float32 {0, 0.5, 1}.
     """
     h, w = labels.shape
-    if previous is None or current is None:
+    if flows is None and (previous is None or current is None):
         return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin)
-    forward, backward = optical_flow(previous, current)
+    forward, backward = flows if flows is not None else optical_flow(previous, current)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
     warped = cv2.remap(labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)

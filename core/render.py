@@ -33,7 +33,7 @@ from adamatte.io.source import Frame, FrameSource
 from adamatte.keyframes import Keyframes
 from adamatte.nodes.params import BY_NAME
 from adamatte.progress import Progress
-from adamatte.propagate import propagate_trimap
+from adamatte.propagate import optical_flow, propagate_trimap
 
 OUTPUTS = ("alpha", "trimap", "fg", "rgba")
 
@@ -229,32 +229,41 @@ class Renderer:
         guard, written, skipped, warnings = DriftGuard(), [], [], []
         started, model_seconds, source_key = time.perf_counter(), 0.0, None
 
-        def read(frame: int) -> Frame | AdamatteError:
+        flow = r.propagation == "flow"
+        last_read = {"image": prev_image}
+
+        def read(frame: int) -> tuple[Frame, tuple | None] | AdamatteError:
+            """Runs ahead on the reader thread: the plate, and its optical flow from the last good frame."""
             try:
-                return self.source.read(frame)
+                plate = self.source.read(frame)
             except AdamatteError as exc:  # decided below, at this frame's turn
                 return exc
+            flows = None
+            if flow and frame not in self.keyframes and last_read["image"] is not None:
+                flows = optical_flow(last_read["image"], plate.rgb)
+            last_read["image"] = plate.rgb
+            return plate, flows
 
         writer = WriteBehind()
         reader = ReadAhead(read, chain)
         try:
-            for frame, plate in reader:
+            for frame, item in reader:
                 if cancel is not None and cancel.is_set():
                     raise RenderCancelled("render cancelled", frame=frame)
-                if isinstance(plate, AdamatteError):
+                if isinstance(item, AdamatteError):
                     if r.on_error == "stop" or frame in self.keyframes:
-                        raise plate
+                        raise item
                     skipped.append(frame)
-                    progress.warning(frame, f"skipped unreadable frame {frame}: {plate}")
+                    progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
                     continue
+                plate, flows = item
                 t0 = time.perf_counter()
                 is_key = frame in self.keyframes
                 if is_key:
                     trimap, source_key = self.keyframes.load(frame, plate.rgb.shape[:2]), frame
                     origin = f"keyframe {frame}"
                 else:
-                    flow = r.propagation == "flow"
-                    trimap = propagate_trimap(prev_labels, prev_image if flow else None, plate.rgb if flow else None)
+                    trimap = propagate_trimap(prev_labels, None, None, flows=flows)
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
                 result = self.engine.matte(plate.rgb, trimap)
                 model_seconds += result.timings["total"]
@@ -265,7 +274,7 @@ class Renderer:
                 if frame in write_set:
                     writer.submit(self._write_and_report, frame, result, plate, origin, progress, t0, len(to_write))
                     written.append(frame)
-                prev_labels, prev_image = result.labels, plate.rgb
+                prev_labels = result.labels
         except KeyboardInterrupt:
             if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
