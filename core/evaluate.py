@@ -14,6 +14,7 @@ from adamatte.errors import InputError
 from adamatte.io.image import read_matte
 from adamatte.metrics import all_metrics
 from adamatte.train.data import Item, read_rgb
+from adamatte.trimap import normalize_trimap
 
 METRICS = ("sad", "mse", "grad", "conn")
 
@@ -42,8 +43,7 @@ def score_items(items: Iterable[Item], matter: Matter, *, label: str = "", progr
     rows = []
     pairs = [(item, trimap) for item in items for trimap in item.trimaps]
     for item, trimap_path in tqdm(pairs, desc=f"scoring {label}".strip(), disable=not progress, leave=False):
-        image, gt, trimap = read_rgb(item.image), read_matte(item.alpha), read_matte(trimap_path)
-        trimap = np.where(trimap < 0.25, 0.0, np.where(trimap > 0.75, 1.0, 0.5)).astype(np.float32)
+        image, gt, trimap = read_rgb(item.image), read_matte(item.alpha), normalize_trimap(read_matte(trimap_path))
         t0 = time.perf_counter()
         pred = matter(image, trimap)
         seconds = time.perf_counter() - t0

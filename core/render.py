@@ -106,7 +106,8 @@ def sidecar_path(output: FrameSink, frame: int) -> str:
     return os.path.join(directory, ".adamatte", stem + ".labels.png")
 
 
-def _read_labels(path: str) -> np.ndarray:
+def read_labels(path: str) -> np.ndarray:
+    """A sidecar (0/128/255) back to the adapted trimap's uint8 labels {0, 1, 2}."""
     return np.rint(read_matte(path) * 2).astype(np.uint8)
 
 
@@ -214,7 +215,7 @@ class Renderer:
             done = frame
         if done is None:
             return self.chain, None, None
-        labels = _read_labels(sidecar_path(self.sinks["alpha"], done))
+        labels = read_labels(sidecar_path(self.sinks["alpha"], done))
         return [f for f in self.chain if f > done], labels, done
 
     def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:

@@ -14,7 +14,7 @@ from adamatte.io.source import FrameSource
 from adamatte.keyframes import as_trimap
 from adamatte.progress import Progress
 from adamatte.propagate import propagate_trimap
-from adamatte.render import RenderRequest, RenderSummary, render, sidecar_path
+from adamatte.render import RenderRequest, RenderSummary, read_labels, render, sidecar_path
 
 FIRST_FRAME = 1001
 BAND = 10
@@ -58,7 +58,7 @@ def contact_sheet(plate: str, output: str, sheet: str, frames: list[int], keyfra
         if frame == FIRST_FRAME:
             trimap_in = keyframe_trimap
         else:  # recompute exactly what the render fed the network, from the previous frame's sidecar
-            prev_labels = np.rint(read_matte(sidecar_path(sink, frame - 1)) * 2).astype(np.uint8)
+            prev_labels = read_labels(sidecar_path(sink, frame - 1))
             trimap_in = propagate_trimap(prev_labels, source.read(frame - 1).rgb, rgb)
         adapted = read_matte(sidecar_path(sink, frame))
         alpha = read_matte(sink.path(frame))
