@@ -7,6 +7,7 @@ one channel; a 2-D array can crash it or write garbage, so every write goes thro
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,11 +96,19 @@ def read_info(path: str) -> ImageInfo:
         inp.close()
 
 
-def read_image(path: str, channels: list[str] | None = None) -> tuple[np.ndarray, ImageInfo]:
-    """`channels` (default: all) of `path` as H×W×C float32 (integer types scaled to 0-1), with the header."""
+def read_image(
+    path: str, channels: list[str] | Callable[[ImageInfo], list[str]] | None = None
+) -> tuple[np.ndarray, ImageInfo]:
+    """`channels` (default: all) of `path` as H×W×C float32 (integer types scaled to 0-1), with the header.
+
+    `channels` may be a function of the header (checking it, say), so the file is opened once.
+    """
     inp = _open(path)
     try:
         spec = inp.spec()
+        info = _info_from_spec(path, spec, inp.format_name())
+        if callable(channels):
+            channels = channels(info)
         first, last = 0, spec.nchannels
         if channels is not None:
             index = [list(spec.channelnames).index(c) for c in channels]
@@ -108,7 +117,6 @@ def read_image(path: str, channels: list[str] | None = None) -> tuple[np.ndarray
         pixels = inp.read_image(0, 0, first, last, "float")
         if pixels is None:
             raise InputError(f"cannot read pixels, the file is truncated or corrupt ({inp.geterror()})", path=path)
-        info = _info_from_spec(path, spec, inp.format_name())
     finally:
         inp.close()
     pixels = np.asarray(pixels, dtype=np.float32)

@@ -153,8 +153,7 @@ class FrameSource:
                 return Frame(frame, black, black, self.info, None)
             wanted = self._held_frame(frame)
         try:
-            info = read_info(self.pattern.path(wanted))
-            plate, info = read_image(info.path, self._validate(info, wanted))
+            plate, info = read_image(self.pattern.path(wanted), lambda header: self._validate(header, wanted))
         except InputError as exc:
             exc.frame = wanted
             raise
