@@ -1,9 +1,10 @@
 """Trimap propagation: frame t's adapted trimap, carried to frame t+1 along optical flow.
 
-The labels are pulled back along DIS optical flow (OpenCV), then the unknown band is widened:
-by a base margin everywhere along the boundary, and further where the flow is unsure of
-itself (forward and backward flow disagree) or the motion is large. Without usable flow,
-the fallback is a plain dilation of the unknown band.
+The labels are pushed forward along DIS optical flow (OpenCV), so a moving foreground takes its
+labels with it and the background it reveals is background, not a copy of where the
+foreground was. The unknown band is then widened: by a base margin everywhere along the
+boundary, and somewhat further where the flow is unsure of itself (forward and backward flow
+disagree). Without usable flow, the fallback is a plain dilation of the unknown band.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def propagate_trimap(
     *,
     flows: tuple[np.ndarray, np.ndarray] | None = None,
     margin: int = 4,
-    max_extra: int = 32,
+    max_extra: int = 8,
 ) -> np.ndarray:
     """Next frame's input trimap from this frame's adapted labels.
 
@@ -65,14 +66,44 @@ def propagate_trimap(
     forward, backward = flows if flows is not None else optical_flow(previous, current)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
-    warped = cv2.remap(labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
     # forward-backward check: following backward then forward flow should return home
     there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     error = np.hypot(backward[..., 0] + there[..., 0], backward[..., 1] + there[..., 1])
     motion = np.hypot(backward[..., 0], backward[..., 1])
-    unsure = (error > 1.0 + 0.1 * motion) | (motion > 2.0 * margin)
-    extra = int(np.clip(np.ceil(np.percentile(motion, 99) + np.percentile(error, 99)), margin, max_extra))
+    unsure = error > 1.0 + 0.1 * motion
+    votes = splat_labels(labels, forward)
+    landed = votes.sum(axis=0) > 0.25
+    pulled = cv2.remap(labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    # Where nothing of frame t landed and the flow is inconsistent, background has been revealed
+    # behind a moving foreground: pulling labels back along the (static) background flow would
+    # drag the foreground's old position along, so those pixels are background.
+    revealed = ~landed & unsure
+    warped = np.where(landed, votes.argmax(axis=0).astype(np.uint8), np.where(revealed, BACKGROUND, pulled))
+    unsure &= landed
+    extra = int(np.clip(np.ceil(np.percentile(motion, 99) + np.percentile(error[landed], 99) if landed.any() else 0), margin, max_extra))
     return _widen(warped, unsure, margin, extra)
+
+
+def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Frame t's labels pushed along forward flow into frame t+1: 3×H×W bilinear votes per class.
+
+    labels: H×W uint8 {0, 1, 2}. forward: H×W×2 flow t→t+1 in pixels. Pixels that nothing
+    lands on (revealed background, the frame edge) get no votes.
+    """
+    h, w = labels.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    tx, ty = (xs + forward[..., 0]).ravel(), (ys + forward[..., 1]).ravel()
+    x0, y0 = np.floor(tx), np.floor(ty)
+    offset = labels.ravel().astype(np.int64) * (h * w)
+    votes = np.zeros(3 * h * w, np.float64)
+    for dx in (0, 1):
+        for dy in (0, 1):
+            x, y = x0 + dx, y0 + dy
+            weight = (1 - np.abs(tx - x)) * (1 - np.abs(ty - y))
+            ok = (x >= 0) & (x < w) & (y >= 0) & (y < h) & (weight > 0)
+            index = offset[ok] + y[ok].astype(np.int64) * w + x[ok].astype(np.int64)
+            votes += np.bincount(index, weights=weight[ok], minlength=3 * h * w)
+    return votes.reshape(3, h, w).astype(np.float32)
 
 
 def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> np.ndarray:

@@ -1,0 +1,53 @@
+"""Trimap propagation along real optical flow, on a textured square moving over a textured background."""
+
+import numpy as np
+
+from adamatte.propagate import optical_flow, propagate_trimap, splat_labels
+from adamatte.trimap import BACKGROUND, FOREGROUND, trimap_to_labels
+
+from synthetic import textured
+
+H, W, SIZE, STEP = 120, 200, 48, 12
+
+
+def frame(x: int) -> tuple[np.ndarray, np.ndarray]:
+    """(image, labels) with the square's left edge at column x."""
+    image = textured(H, W, 1, (0.2, 0.4, 0.8)).copy()
+    image[36:36 + SIZE, x:x + SIZE] = textured(SIZE, SIZE, 2, (0.9, 0.5, 0.1))
+    labels = np.zeros((H, W), np.uint8)
+    labels[36:36 + SIZE, x:x + SIZE] = FOREGROUND
+    return image, labels
+
+
+def test_foreground_moves_with_the_flow_and_leaves_background_behind():
+    (first, labels), (second, truth) = frame(40), frame(40 + STEP)
+    out = trimap_to_labels(propagate_trimap(labels, first, second))
+    inner = np.zeros_like(truth, bool)
+    inner[36 + 6:36 + SIZE - 6, 40 + STEP + 6:40 + STEP + SIZE - 6] = True
+    assert np.mean(out[inner] == FOREGROUND) > 0.8, "the square's interior is foreground at its new place"
+    assert not np.any(out[inner] == BACKGROUND)
+    revealed = np.zeros_like(truth, bool)
+    revealed[36 + 6:36 + SIZE - 6, 40:40 + STEP - 6] = True  # where the square was, clear of the unknown margin
+    assert not np.any(out[revealed] == FOREGROUND), "revealed background must not keep the old foreground"
+    far = np.ones_like(truth, bool)
+    far[36 - 20:36 + SIZE + 20, 40 - 20:40 + STEP + SIZE + 20] = False
+    assert np.all(out[far] == BACKGROUND)
+
+
+def test_splat_moves_votes_by_sub_pixel_flow():
+    labels = np.zeros((8, 8), np.uint8)
+    labels[3, 3] = FOREGROUND
+    flow = np.zeros((8, 8, 2), np.float32)
+    flow[..., 0] = 1.5  # everything moves 1.5 px right
+    votes = splat_labels(labels, flow)
+    np.testing.assert_allclose(votes[FOREGROUND, 3, 4:6], [0.5, 0.5])
+    assert votes[FOREGROUND].sum() == np.float32(1.0)
+    assert votes[:, :, :1].sum() == 0, "nothing lands on the first column: no pixel moved there"
+
+
+def test_flow_between_identical_frames_keeps_the_labels():
+    image, labels = frame(60)
+    forward, backward = optical_flow(image, image)
+    assert np.abs(forward).max() < 0.5 and np.abs(backward).max() < 0.5
+    out = trimap_to_labels(propagate_trimap(labels, image, image))
+    assert np.all(out[44:76, 68:100] == FOREGROUND) and out[5, 5] == BACKGROUND
