@@ -9,6 +9,8 @@ disagree). Without usable flow, the fallback is a plain dilation of the unknown 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -40,70 +42,89 @@ def optical_flow(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.
     return forward, backward
 
 
+@dataclass(frozen=True)
+class Motion:
+    """The motion from frame t to t+1 and how far to trust it; needs no labels, so the renderer
+    measures it on its read-ahead thread while the network works on the frame before."""
+
+    forward: np.ndarray  # H×W×2 flow t -> t+1, full-resolution pixels
+    backward: np.ndarray  # H×W×2 flow t+1 -> t
+    unsure: np.ndarray  # H×W bool, in frame t+1: forward and backward flow disagree
+    spread: float  # px: 99th percentile of motion plus of disagreement
+
+
+def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
+    """Flow between two H×W×3 working-space frames (t, t+1), with its forward-backward check."""
+    forward, backward = optical_flow(previous, current)
+    h, w = forward.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    # following backward then forward flow should return home
+    there = cv2.remap(forward, xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    error = np.hypot(backward[..., 0] + there[..., 0], backward[..., 1] + there[..., 1])
+    motion = np.hypot(backward[..., 0], backward[..., 1])
+    unsure = error > 1.0 + 0.1 * motion
+    spread = float(np.percentile(motion, 99) + np.percentile(error, 99))
+    return Motion(forward, backward, unsure, spread)
+
+
 def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def propagate_trimap(
-    labels: np.ndarray,
-    previous: np.ndarray | None,
-    current: np.ndarray | None,
-    *,
-    flows: tuple[np.ndarray, np.ndarray] | None = None,
-    margin: int = 4,
-    max_extra: int = 8,
-) -> np.ndarray:
+def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, margin: int = 4, max_extra: int = 8) -> np.ndarray:
     """Next frame's input trimap from this frame's adapted labels.
 
-    labels: H×W uint8 {0 bg, 1 unknown, 2 fg} of frame t. previous, current: H×W×3 working-space
-    images of frames t and t+1 (None: no flow, fixed dilation). flows: their optical_flow(),
-    when already computed (the renderer does it on its read-ahead thread).
-    Returns H×W float32 {0, 0.5, 1}.
+    labels: H×W uint8 {0 bg, 1 unknown, 2 fg} of frame t. motion: measure_motion(frame t,
+    frame t+1), or None for no flow (a fixed dilation). Returns H×W float32 {0, 0.5, 1}.
     """
     h, w = labels.shape
-    if flows is None and (previous is None or current is None):
+    if motion is None:
         return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin)
-    forward, backward = flows if flows is not None else optical_flow(previous, current)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
-    # forward-backward check: following backward then forward flow should return home
-    there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    error = np.hypot(backward[..., 0] + there[..., 0], backward[..., 1] + there[..., 1])
-    motion = np.hypot(backward[..., 0], backward[..., 1])
-    unsure = error > 1.0 + 0.1 * motion
-    votes = splat_labels(labels, forward)
-    landed = votes.sum(axis=0) > 0.25
-    pulled = cv2.remap(labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    pushed = splat_labels(labels, motion.forward)
+    landed = pushed != NOTHING
     # Where nothing of frame t landed and the flow is inconsistent, background has been revealed
     # behind a moving foreground: pulling labels back along the (static) background flow would
-    # drag the foreground's old position along, so those pixels are background.
-    revealed = ~landed & unsure
-    warped = np.where(landed, votes.argmax(axis=0).astype(np.uint8), np.where(revealed, BACKGROUND, pulled))
-    unsure &= landed
-    extra = int(np.clip(np.ceil(np.percentile(motion, 99) + np.percentile(error[landed], 99) if landed.any() else 0), margin, max_extra))
-    return _widen(warped, unsure, margin, extra)
+    # drag the foreground's old position along, so those pixels are background. Elsewhere
+    # (the frame's edge, a stretched region) the labels are pulled back along the flow.
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    pulled = cv2.remap(labels, xs + motion.backward[..., 0], ys + motion.backward[..., 1], cv2.INTER_NEAREST,
+                       borderMode=cv2.BORDER_REPLICATE)
+    warped = np.where(landed, pushed, np.where(motion.unsure, BACKGROUND, pulled)).astype(np.uint8)
+    extra = int(np.clip(np.ceil(motion.spread), margin, max_extra))
+    return _widen(warped, motion.unsure & landed, margin, extra)
+
+
+NOTHING = 255  # splat_labels' value where no pixel of frame t landed
 
 
 def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """Frame t's labels pushed along forward flow into frame t+1: 3×H×W bilinear votes per class.
+    """Frame t's labels pushed along forward flow into frame t+1, each to its nearest pixel.
 
-    labels: H×W uint8 {0, 1, 2}. forward: H×W×2 flow t→t+1 in pixels. Pixels that nothing
-    lands on (revealed background, the frame edge) get no votes.
+    labels: H×W uint8 {0, 1, 2}. forward: H×W×2 flow t→t+1 in pixels. Where several land on
+    one pixel the highest label wins (foreground is in front); one-pixel holes (the rounding
+    of a stretching flow) take their neighbours' label; elsewhere where nothing landed
+    (revealed background, the frame's edge) the result is NOTHING.
     """
     h, w = labels.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    tx, ty = (xs + forward[..., 0]).ravel(), (ys + forward[..., 1]).ravel()
-    x0, y0 = np.floor(tx), np.floor(ty)
-    offset = labels.ravel().astype(np.int64) * (h * w)
-    votes = np.zeros(3 * h * w, np.float64)
-    for dx in (0, 1):
-        for dy in (0, 1):
-            x, y = x0 + dx, y0 + dy
-            weight = (1 - np.abs(tx - x)) * (1 - np.abs(ty - y))
-            ok = (x >= 0) & (x < w) & (y >= 0) & (y < h) & (weight > 0)
-            index = offset[ok] + y[ok].astype(np.int64) * w + x[ok].astype(np.int64)
-            votes += np.bincount(index, weights=weight[ok], minlength=3 * h * w)
-    return votes.reshape(3, h, w).astype(np.float32)
+    tx, ty = np.rint(xs + forward[..., 0]).astype(np.int64), np.rint(ys + forward[..., 1]).astype(np.int64)
+    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    target, source = (ty * w + tx)[inside], labels[inside]
+    out = np.full(h * w, NOTHING, np.uint8)
+    for label in (BACKGROUND, UNKNOWN, FOREGROUND):  # in this order, so the highest label wins
+        out[target[source == label]] = label
+    out = out.reshape(h, w)
+    hole = out == NOTHING
+    landed = (~hole).astype(np.uint8)
+    # a hole whose two horizontal or two vertical neighbours both landed (kernel zeros are ignored)
+    def both_sides(kernel: list) -> np.ndarray:
+        return cv2.erode(landed, np.array(kernel, np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+
+    pinhole = hole & ((both_sides([[1, 0, 1]]) | both_sides([[1], [0], [1]])) > 0)
+    if pinhole.any():
+        around = cv2.dilate(np.where(hole, 0, out + 1).astype(np.uint8), np.ones((3, 3), np.uint8)) - 1
+        out[pinhole] = around[pinhole]
+    return out
 
 
 def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> np.ndarray:

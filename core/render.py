@@ -33,7 +33,7 @@ from adamatte.io.source import Frame, FrameSource
 from adamatte.keyframes import Keyframes
 from adamatte.nodes.params import BY_NAME
 from adamatte.progress import Progress
-from adamatte.propagate import optical_flow, propagate_trimap
+from adamatte.propagate import measure_motion, propagate_trimap
 
 OUTPUTS = ("alpha", "trimap", "fg", "rgba")
 
@@ -234,16 +234,16 @@ class Renderer:
         last_read = {"image": prev_image}
 
         def read(frame: int) -> tuple[Frame, tuple | None] | AdamatteError:
-            """Runs ahead on the reader thread: the plate, and its optical flow from the last good frame."""
+            """Runs ahead on the reader thread: the plate, and its motion from the last good frame."""
             try:
                 plate = self.source.read(frame)
             except AdamatteError as exc:  # decided below, at this frame's turn
                 return exc
-            flows = None
+            motion = None
             if flow and frame not in self.keyframes and last_read["image"] is not None:
-                flows = optical_flow(last_read["image"], plate.rgb)
+                motion = measure_motion(last_read["image"], plate.rgb)
             last_read["image"] = plate.rgb
-            return plate, flows
+            return plate, motion
 
         writer = WriteBehind()
         reader = ReadAhead(read, chain)
@@ -257,14 +257,14 @@ class Renderer:
                     skipped.append(frame)
                     progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
                     continue
-                plate, flows = item
+                plate, motion = item
                 t0 = time.perf_counter()
                 is_key = frame in self.keyframes
                 if is_key:
                     trimap, source_key = self.keyframes.load(frame, plate.rgb.shape[:2]), frame
                     origin = f"keyframe {frame}"
                 else:
-                    trimap = propagate_trimap(prev_labels, None, None, flows=flows)
+                    trimap = propagate_trimap(prev_labels, motion)
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
                 result = self.engine.matte(plate.rgb, trimap)
                 model_seconds += result.timings["total"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from adamatte.propagate import optical_flow, propagate_trimap, splat_labels
+from adamatte.propagate import NOTHING, measure_motion, optical_flow, propagate_trimap, splat_labels
 from adamatte.trimap import BACKGROUND, FOREGROUND, trimap_to_labels
 
 from synthetic import textured
@@ -21,7 +21,7 @@ def frame(x: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_foreground_moves_with_the_flow_and_leaves_background_behind():
     (first, labels), (second, truth) = frame(40), frame(40 + STEP)
-    out = trimap_to_labels(propagate_trimap(labels, first, second))
+    out = trimap_to_labels(propagate_trimap(labels, measure_motion(first, second)))
     inner = np.zeros_like(truth, bool)
     inner[36 + 6:36 + SIZE - 6, 40 + STEP + 6:40 + STEP + SIZE - 6] = True
     assert np.mean(out[inner] == FOREGROUND) > 0.8, "the square's interior is foreground at its new place"
@@ -34,20 +34,29 @@ def test_foreground_moves_with_the_flow_and_leaves_background_behind():
     assert np.all(out[far] == BACKGROUND)
 
 
-def test_splat_moves_votes_by_sub_pixel_flow():
+def test_splat_pushes_labels_and_foreground_wins_collisions():
     labels = np.zeros((8, 8), np.uint8)
     labels[3, 3] = FOREGROUND
     flow = np.zeros((8, 8, 2), np.float32)
-    flow[..., 0] = 1.5  # everything moves 1.5 px right
-    votes = splat_labels(labels, flow)
-    np.testing.assert_allclose(votes[FOREGROUND, 3, 4:6], [0.5, 0.5])
-    assert votes[FOREGROUND].sum() == np.float32(1.0)
-    assert votes[:, :, :1].sum() == 0, "nothing lands on the first column: no pixel moved there"
+    flow[..., 0] = 1.4  # everything moves 1.4 px right: to the nearest pixel, one
+    out = splat_labels(labels, flow)
+    assert out[3, 4] == FOREGROUND and out[3, 3] == BACKGROUND
+    assert np.all(out[:, 0] == NOTHING), "nothing lands on the first column: no pixel moved there"
+    flow[3, 4, 0] = 0.0  # the background pixel beside it stays: both land on (3, 4)
+    assert splat_labels(labels, flow)[3, 4] == FOREGROUND
+
+
+def test_splat_fills_one_pixel_holes_of_a_stretching_flow():
+    labels = np.full((6, 9), FOREGROUND, np.uint8)
+    flow = np.zeros((6, 9, 2), np.float32)
+    flow[:, 5:, 0] = 1.0  # the right part moves one pixel: column 5 is left empty between two halves
+    out = splat_labels(labels, flow)
+    assert np.all(out[:, 5] == FOREGROUND)
 
 
 def test_flow_between_identical_frames_keeps_the_labels():
     image, labels = frame(60)
     forward, backward = optical_flow(image, image)
     assert np.abs(forward).max() < 0.5 and np.abs(backward).max() < 0.5
-    out = trimap_to_labels(propagate_trimap(labels, image, image))
+    out = trimap_to_labels(propagate_trimap(labels, measure_motion(image, image)))
     assert np.all(out[44:76, 68:100] == FOREGROUND) and out[5, 5] == BACKGROUND

@@ -13,7 +13,7 @@ from adamatte.io.image import read_image, read_matte, write_image
 from adamatte.io.source import FrameSource
 from adamatte.keyframes import as_trimap
 from adamatte.progress import Progress
-from adamatte.propagate import propagate_trimap
+from adamatte.propagate import measure_motion, propagate_trimap
 from adamatte.render import RenderRequest, RenderSummary, read_labels, render, sidecar_path
 
 FIRST_FRAME = 1001
@@ -59,7 +59,7 @@ def contact_sheet(plate: str, output: str, sheet: str, frames: list[int], keyfra
             trimap_in = keyframe_trimap
         else:  # recompute exactly what the render fed the network, from the previous frame's sidecar
             prev_labels = read_labels(sidecar_path(sink, frame - 1))
-            trimap_in = propagate_trimap(prev_labels, source.read(frame - 1).rgb, rgb)
+            trimap_in = propagate_trimap(prev_labels, measure_motion(source.read(frame - 1).rgb, rgb))
         adapted = read_matte(sidecar_path(sink, frame))
         alpha = read_matte(sink.path(frame))
         comp = rgb * alpha[..., None] + _checker(*alpha.shape) * (1 - alpha[..., None])
