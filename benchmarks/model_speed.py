@@ -3,9 +3,11 @@
 For each model config (lite, paper) and frame size (960x540, 1920x1080, 3840x2160), runs the
 engine in a fresh process (so peak memory is that frame's alone) on the CPU and, when
 present, on CUDA in fp16; then times pymatting's closed-form matting on the same frame and
-trimap and prints the ratio. Weights are random: speed does not depend on them.
+trimap and prints the ratio. Weights are random for lite and paper (the network's speed does
+not depend on them); `bundled+refine` is the bundled trained weights with --refine closed-form
+(the render default), whose solve costs what the band the trained network draws costs.
 
-    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper]
+    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+refine]
         [--closed-form-max 1920x1080]
 """
 
@@ -52,7 +54,10 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)
-    engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
+    if config == "bundled+refine":
+        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine="closed-form")
+    else:
+        engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
     small = test_frame(320, 192)
     engine.matte(*small)
     image, trimap = test_frame(width, height)
@@ -84,7 +89,7 @@ def closed_form_seconds(width: int, height: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="960x540,1920x1080,3840x2160")
-    parser.add_argument("--configs", default="lite,paper")
+    parser.add_argument("--configs", default="lite,paper,bundled+refine")
     parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
     parser.add_argument("--one", nargs=4, metavar=("CONFIG", "W", "H", "DEVICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -99,7 +104,7 @@ def main() -> None:
     cf_max = np.prod([int(v) for v in args.closed_form_max.split("x")])
     print(f"adamatte engine speed; cpu cores={os.cpu_count()}, torch threads={torch.get_num_threads()}"
           + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
-    print(f"{'config':<7}{'device':<7}{'size':>11}{'s/frame':>10}{'peak MB':>10}{'tiled':>7}  closed-form s   ratio   target")
+    print(f"{'config':<15}{'device':<7}{'size':>11}{'s/frame':>10}{'peak MB':>10}{'tiled':>7}  closed-form s   ratio   target")
     closed_form: dict[tuple[int, int], float] = {}
     for w, h in sizes:
         if w * h <= cf_max:
@@ -113,7 +118,7 @@ def main() -> None:
                 ratio = f"{cf / r['seconds']:6.1f}x" if cf else "     -"
                 target = TARGETS.get((config, device, w * h))
                 verdict = "" if target is None else (f"<= {target:g} s: " + ("met" if r["seconds"] <= target else "MISSED"))
-                print(f"{config:<7}{device:<7}{f'{w}x{h}':>11}{r['seconds']:10.3f}{r['peak_bytes'] / 2**20:10.0f}"
+                print(f"{config:<15}{device:<7}{f'{w}x{h}':>11}{r['seconds']:10.3f}{r['peak_bytes'] / 2**20:10.0f}"
                       f"{'yes' if r['tiled'] else 'no':>7}  {cf if cf else float('nan'):13.2f}  {ratio}   {verdict}")
     print("ratio = closed-form seconds / adamatte seconds on the same frame and trimap (higher: adamatte faster)")
 

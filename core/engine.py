@@ -23,7 +23,7 @@ from adamatte.errors import GPUMemoryError, InputError
 from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
 from adamatte.model.weights import WeightsInfo, load_weights
 from adamatte.refine import refine_closed_form
-from adamatte.trimap import BACKGROUND, FOREGROUND, normalize_trimap, trimap_to_labels
+from adamatte.trimap import BACKGROUND, FOREGROUND, UNKNOWN, normalize_trimap, trimap_to_labels
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -31,6 +31,7 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
 DEFAULT_OVERLAP = 96
 REFINERS = ("none", "closed-form")
+REFINE_CONFIDENCE = 0.9  # --refine also solves where the network is less sure of its class than this
 
 
 @dataclass
@@ -139,14 +140,17 @@ class MattingEngine:
             probs, refined = self._run_tiled(image, user)
         t1 = time.perf_counter()
         labels = probs.argmax(axis=2).astype(np.uint8)
+        unsure = probs.max(axis=2) < REFINE_CONFIDENCE
         if self.respect_trimap:
             user_labels = trimap_to_labels(user)
-            known = user_labels != 1
+            known = user_labels != UNKNOWN
             labels[known] = user_labels[known]
+            unsure &= ~known
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
         t2 = time.perf_counter()
-        if self.refine == "closed-form":
-            alpha = refine_closed_form(image, labels, alpha, prior_weight=self.refine_prior)
+        if self.refine == "closed-form":  # solve wherever the adapted trimap is unknown or the network unsure
+            band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
+            alpha = refine_closed_form(image, band, alpha, margin=1, prior_weight=self.refine_prior)
         t3 = time.perf_counter()
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0})
 

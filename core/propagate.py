@@ -50,6 +50,7 @@ class Motion:
     forward: np.ndarray  # H×W×2 flow t -> t+1, full-resolution pixels
     backward: np.ndarray  # H×W×2 flow t+1 -> t
     unsure: np.ndarray  # H×W bool, in frame t+1: forward and backward flow disagree
+    unsure_before: np.ndarray  # H×W bool, the same check from frame t's side
     spread: float  # px: 99th percentile of motion plus of disagreement
 
 
@@ -58,13 +59,18 @@ def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     forward, backward = optical_flow(previous, current)
     h, w = forward.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    # following backward then forward flow should return home
-    there = cv2.remap(forward, xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    error = np.hypot(backward[..., 0] + there[..., 0], backward[..., 1] + there[..., 1])
-    motion = np.hypot(backward[..., 0], backward[..., 1])
-    unsure = error > 1.0 + 0.1 * motion
+
+    def round_trip(flow: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Following `flow` then `back` should return home: (error, motion, unsure) per pixel."""
+        there = cv2.remap(back, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = np.hypot(flow[..., 0] + there[..., 0], flow[..., 1] + there[..., 1])
+        motion = np.hypot(flow[..., 0], flow[..., 1])
+        return error, motion, error > 1.0 + 0.1 * motion
+
+    error, motion, unsure = round_trip(backward, forward)
+    unsure_before = round_trip(forward, backward)[2]
     spread = float(np.percentile(motion, 99) + np.percentile(error, 99))
-    return Motion(forward, backward, unsure, spread)
+    return Motion(forward, backward, unsure, unsure_before, spread)
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -80,7 +86,10 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, margin: int =
     h, w = labels.shape
     if motion is None:
         return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin)
-    pushed = splat_labels(labels, motion.forward)
+    # foreground whose own flow fails the check (its edge, smeared by the flow's smoothness) lands
+    # as unknown: carried as foreground it would trail behind the object, frame after frame
+    carried = np.where(motion.unsure_before & (labels == FOREGROUND), UNKNOWN, labels).astype(np.uint8)
+    pushed = splat_labels(carried, motion.forward)
     landed = pushed != NOTHING
     # Where nothing of frame t landed and the flow is inconsistent, background has been revealed
     # behind a moving foreground: pulling labels back along the (static) background flow would
