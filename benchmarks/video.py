@@ -28,7 +28,7 @@ from adamatte.foreground import estimate_foreground
 from adamatte.io import read_image, read_matte, write_image
 from adamatte.progress import Progress
 from adamatte.render import RenderRequest, Renderer, read_labels, sidecar_path
-from adamatte.trimap import labels_to_trimap
+from adamatte.propagate import measure_motion, propagate_trimap
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 W, H = 960, 540
@@ -87,11 +87,17 @@ def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np
 
 
 def engine_alone(renderer: Renderer, frames: list[int]) -> float:
-    """Seconds the render's engine takes on the same frames with nothing else running: plates
-    preloaded, each frame's own adapted trimap as input (the network's cost does not depend on
-    the trimap; the refinement's follows the band, which these match)."""
-    sink = renderer.sinks["alpha"]
-    inputs = [(renderer.source.read(f).rgb, labels_to_trimap(read_labels(sidecar_path(sink, f)))) for f in frames]
+    """Seconds the render's engine takes on the same frames and the same input trimaps with
+    nothing else running: the plates preloaded, each input trimap rebuilt (untimed) from the
+    previous frame's sidecar exactly as the render built it."""
+    sink, plates = renderer.sinks["alpha"], {f: renderer.source.read(f).rgb for f in frames}
+    inputs = []
+    for f in frames:
+        if f in renderer.keyframes:
+            trimap = renderer.keyframes.load(f, plates[f].shape[:2])
+        else:
+            trimap = propagate_trimap(read_labels(sidecar_path(sink, f - 1)), measure_motion(plates[f - 1], plates[f]))
+        inputs.append((plates[f], trimap))
     t0 = time.perf_counter()
     for image, trimap in inputs:
         renderer.engine.matte(image, trimap)
