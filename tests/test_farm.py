@@ -31,7 +31,8 @@ def shot(tmp_path_factory):
 
 def render_args(root, out, weights):
     return [str(root / "plate" / "plate.####.exr"), "-o", str(out / "matte.####.exr"), "--trimap", str(root / "key.png"),
-            "--weights", weights, "--device", "cpu", "--input-colorspace", "srgb_tx"]
+            "--weights", weights, "--device", "cpu", "--input-colorspace", "srgb_tx",
+            "--refine", "none"]  # random weights are unsure everywhere: refining would solve whole frames
 
 
 @pytest.mark.skipif(shutil.which("openjd") is None, reason="openjd-cli is not installed")
