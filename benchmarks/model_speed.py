@@ -4,10 +4,11 @@ For each model config (lite, paper) and frame size (960x540, 1920x1080, 3840x216
 engine in a fresh process (so peak memory is that frame's alone) on the CPU and, when
 present, on CUDA in fp16; then times pymatting's closed-form matting on the same frame and
 trimap and prints the ratio. Weights are random for lite and paper (the network's speed does
-not depend on them); `bundled+refine` is the bundled trained weights with --refine closed-form
-(the render default), whose solve costs what the band the trained network draws costs.
+not depend on them); `bundled+knn` and `bundled+closed-form` are the bundled trained weights
+with that refinement (KNN is the render default), whose solve costs what the band the trained
+network draws costs.
 
-    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+refine]
+    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+knn,bundled+closed-form]
         [--closed-form-max 1920x1080]
 """
 
@@ -54,8 +55,8 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)
-    if config == "bundled+refine":
-        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine="closed-form")
+    if config.startswith("bundled+"):
+        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine=config.split("+", 1)[1])
     else:
         engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
     small = test_frame(320, 192)
@@ -89,7 +90,7 @@ def closed_form_seconds(width: int, height: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="960x540,1920x1080,3840x2160")
-    parser.add_argument("--configs", default="lite,paper,bundled+refine")
+    parser.add_argument("--configs", default="lite,paper,bundled+knn,bundled+closed-form")
     parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
     parser.add_argument("--one", nargs=4, metavar=("CONFIG", "W", "H", "DEVICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -4,7 +4,7 @@ A held-out alphamatting.com foreground (its colours estimated, never trained on)
 smooth path over the real `bedroom` clip, 960x540, 30 frames: the composite has exact ground
 truth alpha. Both methods start from the same first-frame trimap only:
   - adamatte render: the network, trimaps propagated along optical flow, with its default
-    closed-form refinement and again with --refine none (the network alone);
+    KNN refinement, with --refine closed-form, and with --refine none (the network alone);
   - closed-form (pymatting) per frame, its trimap propagated from the previous alpha by erode/dilate.
 Prints MAD x1e3, dtSSD x1e2, drift (MAD of the last 5 frames / the first 5) and s/frame side by
 side, and each render's end-to-end time against its engine run alone, in a plain loop over the
@@ -117,7 +117,7 @@ def main() -> None:
         truth = make_clip(tmp, args.frames, args.item)
         write_image(os.path.join(tmp, "key.png"), band_trimap(truth[1001]), ["Y"], pixel_type="uint8")
         results = []
-        for name, refine in (("adamatte", "closed-form"), ("--refine none", "none")):  # the default, then the network alone
+        for name, refine in (("adamatte", "knn"), ("--refine c-f", "closed-form"), ("--refine none", "none")):  # the default first
             out = os.path.join(tmp, f"out-{refine}")
             request = RenderRequest(input=os.path.join(tmp, "plate.####.png"), output=os.path.join(out, "matte.####.exr"),
                                     trimap=[os.path.join(tmp, "key.png") + "@1001"], weights=args.weights, refine=refine,

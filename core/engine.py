@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from adamatte.errors import GPUMemoryError, InputError
 from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
 from adamatte.model.weights import WeightsInfo, load_weights
-from adamatte.refine import refine_closed_form
+from adamatte.refine import REFINERS as SOLVERS, refine_alpha
 from adamatte.trimap import BACKGROUND, FOREGROUND, UNKNOWN, normalize_trimap, trimap_to_labels
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -30,8 +30,10 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # Frame size above which frames are tiled: 1080p runs whole on a CPU; 4K fits 8 GB of GPU in fp16.
 DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
 DEFAULT_OVERLAP = 96
-REFINERS = ("none", "closed-form")
-REFINE_CONFIDENCE = 0.9  # --refine also solves where the network is less sure of its class than this
+REFINERS = ("none", *SOLVERS)
+# --refine solves where the adapted trimap is unknown or the network is less sure of its class
+# than this, grown by a margin (px); chosen per solver on the training photos (docs/MODEL_CARD.md)
+REFINE_BAND = {"knn": (0.8, 0), "closed-form": (0.9, 1)}
 
 
 @dataclass
@@ -140,7 +142,8 @@ class MattingEngine:
             probs, refined = self._run_tiled(image, user)
         t1 = time.perf_counter()
         labels = probs.argmax(axis=2).astype(np.uint8)
-        unsure = probs.max(axis=2) < REFINE_CONFIDENCE
+        confidence, margin = REFINE_BAND.get(self.refine, (0.0, 0))
+        unsure = probs.max(axis=2) < confidence
         if self.respect_trimap:
             user_labels = trimap_to_labels(user)
             known = user_labels != UNKNOWN
@@ -148,9 +151,9 @@ class MattingEngine:
             unsure &= ~known
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
         t2 = time.perf_counter()
-        if self.refine == "closed-form":  # solve wherever the adapted trimap is unknown or the network unsure
+        if self.refine != "none":
             band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
-            alpha = refine_closed_form(image, band, alpha, margin=1, prior_weight=self.refine_prior)
+            alpha = refine_alpha(image, band, alpha, method=self.refine, margin=margin, prior_weight=self.refine_prior)
         t3 = time.perf_counter()
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0})
 

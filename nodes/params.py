@@ -57,10 +57,10 @@ PARAMS: tuple[Param, ...] = (
           choices=("auto", "fp32", "fp16", "bf16"), group="engine"),
     Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
-    Param("refine", "choice", "closed-form", "After the network, solve closed-form (Levin) matting where the adapted trimap "
-          "is unknown or the network is unsure, with the rest as constraints: the default because it measures better on "
-          "our validation photos and video (docs/MODEL_CARD.md); 'none' is the network alone, 2-3x faster.",
-          choices=("none", "closed-form"), group="engine"),
+    Param("refine", "choice", "knn", "After the network, solve classical matting where the adapted trimap is unknown or "
+          "the network is unsure, with the rest as constraints: KNN matting (the default: it measures best on our "
+          "validation photos and video, docs/MODEL_CARD.md) or closed-form (Levin). 'none' is the network alone, "
+          "several times faster.", choices=("none", "knn", "closed-form"), group="engine"),
     Param("refine_prior", "float", 0.0, "With --refine: how strongly the solve keeps to the network's alpha (0: not at all).",
           minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),
     Param("max_megapixels", "float", 0.0, "Frames larger than this are matted in overlapping tiles. 0: 2.5 on the CPU, 9 on CUDA.",

@@ -1,44 +1,94 @@
+import cv2
 import numpy as np
 import pytest
 
-from adamatte.engine import MattingEngine
-from adamatte.refine import refine_closed_form
+from adamatte.engine import REFINERS, MattingEngine
+from adamatte.nodes.params import BY_NAME
+from adamatte.refine import knn_system, refine_alpha
 from adamatte.trimap import trimap_to_labels
 
 from standin import ColourKeyNet
 from synthetic import matting_sample
 
 
-def test_matches_pymatting_closed_form():
-    pymatting = pytest.importorskip("pymatting")
+def framed_sample() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sample whose trimap is exact (unknown only where 0 < alpha < 1) with a background frame."""
     image, alpha, _ = matting_sample(80, 96, seed=3)
     trimap = np.full(alpha.shape, 0.5)
     trimap[alpha == 0], trimap[alpha == 1] = 0.0, 1.0
     trimap[:4], trimap[-4:], trimap[:, :4], trimap[:, -4:] = 0.0, 0.0, 0.0, 0.0
+    return image, alpha, trimap
+
+
+def test_closed_form_matches_pymatting():
+    pymatting = pytest.importorskip("pymatting")
+    image, _, trimap = framed_sample()
     theirs = pymatting.estimate_alpha_cf(image.astype(np.float64), trimap)
-    ours = refine_closed_form(image, trimap_to_labels(trimap.astype(np.float32)), margin=0)
+    ours = refine_alpha(image, trimap_to_labels(trimap.astype(np.float32)), method="closed-form")
     unknown = trimap == 0.5
     assert np.abs(ours - np.clip(theirs, 0, 1))[unknown].mean() < 1e-3
     assert (ours[trimap == 0] == 0).all() and (ours[trimap == 1] == 1).all()
 
 
-def test_prior_pulls_toward_the_network():
+def test_knn_over_the_whole_frame_matches_pymatting():
+    pymatting = pytest.importorskip("pymatting")
+    image, _, trimap = framed_sample()
+    theirs = np.clip(pymatting.estimate_alpha_knn(image.astype(np.float64), trimap), 0, 1)
+    ours = refine_alpha(image, trimap_to_labels(trimap.astype(np.float32)), method="knn", reach=None)
+    unknown = trimap == 0.5
+    assert np.abs(ours - theirs)[unknown].mean() < 1e-3
+    assert (ours[trimap == 0] == 0).all() and (ours[trimap == 1] == 1).all()
+
+
+def test_knn_graph_around_the_band_solves_like_the_whole_frame():
+    image, alpha, trimap = framed_sample()
+    labels = trimap_to_labels(trimap.astype(np.float32))
+    free = labels == 1
+    known = (labels == 2).astype(np.float64)
+    local, _ = knn_system(image, free, known, reach=4)
+    assert local.shape == (free.sum(),) * 2
+    near = refine_alpha(image, labels, method="knn")
+    whole = refine_alpha(image, labels, method="knn", reach=None)
+    assert np.abs(near - whole)[free].mean() < 2e-3
+    assert np.abs(near - alpha)[free].mean() < 0.1
+
+
+@pytest.mark.parametrize("method", ["knn", "closed-form"])
+def test_prior_pulls_toward_the_network(method):
     image, alpha, trimap = matting_sample(64, 64, seed=1)
     labels = trimap_to_labels(trimap)
     prior = np.where(labels == 1, 0.5, alpha).astype(np.float32)
-    free = refine_closed_form(image, labels, prior, prior_weight=0.0, margin=0)
-    held = refine_closed_form(image, labels, prior, prior_weight=100.0, margin=0)
+    free = refine_alpha(image, labels, prior, method=method, prior_weight=0.0)
+    held = refine_alpha(image, labels, prior, method=method, prior_weight=100.0)
     band = labels == 1
     assert np.abs(held - 0.5)[band].mean() < np.abs(free - 0.5)[band].mean()
 
 
-def test_engine_refines_inside_the_adapted_band():
+def test_an_empty_band_returns_the_labels():
+    image, _, _ = matting_sample(32, 32, seed=4)
+    labels = np.zeros((32, 32), np.uint8)
+    labels[8:24, 8:24] = 2
+    out = refine_alpha(image, labels, method="knn")
+    np.testing.assert_array_equal(out, labels / 2.0)
+
+
+def test_unknown_refiner_is_refused():
+    image, _, trimap = matting_sample(32, 32, seed=4)
+    with pytest.raises(ValueError, match="unknown refiner"):
+        refine_alpha(image, trimap_to_labels(trimap), method="bayesian")
+
+
+def test_the_shared_parameter_offers_the_engines_refiners():
+    assert BY_NAME["refine"].choices == REFINERS
+    assert BY_NAME["refine"].default in REFINERS
+
+
+@pytest.mark.parametrize("method", ["knn", "closed-form"])
+def test_engine_refines_inside_the_adapted_band(method):
     image, alpha, trimap = matting_sample(96, 96, seed=2)
     plain = MattingEngine(ColourKeyNet(), device="cpu").matte(image, trimap)
-    refined = MattingEngine(ColourKeyNet(), device="cpu", refine="closed-form").matte(image, trimap)
-    import cv2
-
+    refined = MattingEngine(ColourKeyNet(), device="cpu", refine=method).matte(image, trimap)
     far = cv2.erode((plain.labels != 1).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)  # beyond the 2 px margin
     np.testing.assert_array_equal(refined.alpha[far], plain.alpha[far])
-    assert "refine" in refined.timings
+    assert refined.timings["refine"] > 0
     assert np.abs(refined.alpha - alpha).mean() < 0.02
