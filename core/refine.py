@@ -120,15 +120,26 @@ def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: in
         _, neighbours = scipy.spatial.cKDTree(features).query(features, k=k, workers=-1)
         heads.append(np.repeat(np.arange(n), k))
         tails.append(np.asarray(neighbours).reshape(-1))
-    rows, cols = np.concatenate(heads + tails), np.concatenate(tails + heads)
-    weights = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))  # duplicates add up
-    degree = np.asarray(weights.sum(axis=1)).ravel()
+    head, tail = np.concatenate(heads), np.concatenate(tails)
+    head, tail = head[head != tail], tail[head != tail]  # self-links cancel in D − W
+    degree = np.bincount(head, minlength=n) + np.bincount(tail, minlength=n)  # W = A + Aᵀ: a link counts at both ends
+    # Only links that touch a free node enter the system: free-free ones as matrix entries (both
+    # ways), free-known ones as the known alpha on the right-hand side; none is built as n×n.
     is_free = free.ravel()[nodes]
-    free_rows = weights[is_free]
-    matrix = scipy.sparse.diags(degree[is_free]) - free_rows[:, is_free]
-    rhs = free_rows[:, ~is_free] @ known.ravel()[nodes[~is_free]]
+    m = int(is_free.sum())
+    number = np.full(n, -1)
+    number[is_free] = np.arange(m)
+    a, b = number[head], number[tail]
+    both, to_known, from_known = (a >= 0) & (b >= 0), (a >= 0) & (b < 0), (a < 0) & (b >= 0)
+    rows = np.concatenate([np.arange(m), a[both], b[both]])
+    cols = np.concatenate([np.arange(m), b[both], a[both]])
+    values = np.concatenate([degree[is_free].astype(np.float64), -np.ones(2 * int(both.sum()))])
     scale = degree.mean()
-    return (matrix / scale).tocsr(), rhs / scale
+    matrix = scipy.sparse.csr_matrix((values / scale, (rows, cols)), shape=(m, m))  # duplicates add up
+    alpha = known.ravel()[nodes]
+    rhs = (np.bincount(a[to_known], weights=alpha[tail[to_known]], minlength=m)
+           + np.bincount(b[from_known], weights=alpha[head[from_known]], minlength=m))
+    return matrix, rhs / scale
 
 
 def solve_direct(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, guess: np.ndarray) -> np.ndarray:
