@@ -33,7 +33,7 @@ DEFAULT_OVERLAP = 96
 REFINERS = ("none", *SOLVERS)
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than this, grown by a margin (px); chosen per solver on the training photos (docs/MODEL_CARD.md)
-REFINE_BAND = {"knn": (0.8, 0), "closed-form": (0.9, 1)}
+REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1)}
 
 
 @dataclass
