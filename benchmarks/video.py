@@ -97,10 +97,10 @@ def engine_alone(renderer: Renderer, frames: list[int]) -> float:
             trimap = renderer.keyframes.load(f, plates[f].shape[:2])
         else:
             trimap = propagate_trimap(read_labels(sidecar_path(sink, f - 1)), measure_motion(plates[f - 1], plates[f]))
-        inputs.append((plates[f], trimap))
+        inputs.append((plates[f], trimap, f not in renderer.keyframes))
     t0 = time.perf_counter()
-    for image, trimap in inputs:
-        renderer.engine.matte(image, trimap)
+    for image, trimap, propagated in inputs:
+        renderer.engine.matte(image, trimap, propagated=propagated)
     return time.perf_counter() - t0
 
 
