@@ -6,7 +6,7 @@ present, on CUDA in fp16; then times pymatting's closed-form matting on the same
 trimap and prints the ratio. Weights are random for lite and paper (the network's speed does
 not depend on them); `bundled+knn` and `bundled+closed-form` are the bundled trained weights
 with that refinement (KNN is the render default), whose solve costs what the band the trained
-network draws costs.
+network draws costs; `bundled+knn+propagated` solves the wider band of a propagated frame.
 
     python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+knn,bundled+closed-form]
         [--closed-form-max 1920x1080]
@@ -55,8 +55,9 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)
+    propagated = config.endswith("+propagated")
     if config.startswith("bundled+"):
-        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine=config.split("+", 1)[1])
+        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine=config.split("+")[1])
     else:
         engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
     small = test_frame(320, 192)
@@ -69,7 +70,7 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        engine.matte(image, trimap)
+        engine.matte(image, trimap, propagated=propagated)
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
@@ -105,7 +106,7 @@ def main() -> None:
     cf_max = np.prod([int(v) for v in args.closed_form_max.split("x")])
     print(f"adamatte engine speed; cpu cores={os.cpu_count()}, torch threads={torch.get_num_threads()}"
           + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
-    print(f"{'config':<15}{'device':<7}{'size':>11}{'s/frame':>10}{'peak MB':>10}{'tiled':>7}  closed-form s   ratio   target")
+    print(f"{'config':<26}{'device':<7}{'size':>11}{'s/frame':>10}{'peak MB':>10}{'tiled':>7}  closed-form s   ratio   target")
     closed_form: dict[tuple[int, int], float] = {}
     for w, h in sizes:
         if w * h <= cf_max:
@@ -119,7 +120,7 @@ def main() -> None:
                 ratio = f"{cf / r['seconds']:6.1f}x" if cf else "     -"
                 target = TARGETS.get((config, device, w * h))
                 verdict = "" if target is None else (f"<= {target:g} s: " + ("met" if r["seconds"] <= target else "MISSED"))
-                print(f"{config:<15}{device:<7}{f'{w}x{h}':>11}{r['seconds']:10.3f}{r['peak_bytes'] / 2**20:10.0f}"
+                print(f"{config:<26}{device:<7}{f'{w}x{h}':>11}{r['seconds']:10.3f}{r['peak_bytes'] / 2**20:10.0f}"
                       f"{'yes' if r['tiled'] else 'no':>7}  {cf if cf else float('nan'):13.2f}  {ratio}   {verdict}")
     print("ratio = closed-form seconds / adamatte seconds on the same frame and trimap (higher: adamatte faster)")
 
