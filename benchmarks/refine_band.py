@@ -3,7 +3,8 @@ data only (the validation split is left out, so the model card's validation numb
 untouched by the choice). For each solver, every (confidence, margin) pair: the band is the
 adapted trimap's unknown region plus the pixels where the network is less sure of its class
 than `confidence`, grown by `margin` px; optionally with the network's alpha as a prior of some
-weight, and (KNN) known pixels within `reach` px in the graph.
+weight, and (KNN) known pixels within `reach` px in the graph and other neighbour passes
+(`--passes 20x2+10x0.1`: 20 neighbours at position weight 2, then 10 at 0.1).
 
 Two kinds of trimap, two settings:
   - drawn (the default): the alphamatting.com TRAINING photos with both of their trimaps;
@@ -14,7 +15,7 @@ Two kinds of trimap, two settings:
 Seconds per image or frame for the solve alone.
 
     python benchmarks/refine_band.py [--methods knn,closed-form] [--confidence 0.7,0.8,0.9] [--margins 0,1]
-        [--prior-weights 0,0.1] [--reach 10,20] [--clips GT04,GT14 --frames 30]
+        [--prior-weights 0,0.1] [--reach 10,20] [--passes 10x2+10x0.1,20x2+10x0.1] [--clips GT04,GT14 --frames 30]
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from adamatte.io.image import read_matte
 from adamatte.metrics import gradient_error, mad_e3, mse_e3, sad
 from adamatte.progress import Progress
 from adamatte.propagate import measure_motion, propagate_trimap
-from adamatte.refine import KNN_REACH, refine_alpha
+from adamatte.refine import KNN_PASSES, KNN_REACH, refine_alpha
 from adamatte.render import RenderRequest, Renderer, read_labels, sidecar_path
 from adamatte.train.config import load_train_config
 from adamatte.train.data import discover_eval_items, read_rgb
@@ -85,6 +86,8 @@ def main() -> None:
     parser.add_argument("--margins", default="0,1,2")
     parser.add_argument("--prior-weights", default="0")
     parser.add_argument("--reach", default=str(KNN_REACH), help="KNN only: px around the band in the graph")
+    parser.add_argument("--passes", default="+".join(f"{k}x{s:g}" for k, s in KNN_PASSES),
+                        help="KNN only: neighbour passes, comma-separated sets of NxWEIGHT joined by +")
     parser.add_argument("--clips", default="", help="training foregrounds to move over a clip: choose the propagated band")
     parser.add_argument("--frames", type=int, default=30)
     args = parser.parse_args()
@@ -99,13 +102,16 @@ def main() -> None:
         cases = drawn_cases(MattingEngine.from_weights(args.weights or None, device="cpu"), held_out)
         print(f"{len(cases)} training pairs (validation split {', '.join(sorted(held_out))} left out)")
         metrics = ("SAD", "Grad")
-    print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{metrics[0]:>8}{metrics[1]:>8}{'s/image':>9}")
+    print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{'passes':>16}{metrics[0]:>8}{metrics[1]:>8}{'s/image':>9}")
     for method in args.methods.split(","):
-        reaches = [int(r) for r in args.reach.split(",")] if method == "knn" else [None]
-        for confidence, margin, weight, reach in itertools.product(
+        knn = method == "knn"
+        reaches = [int(r) for r in args.reach.split(",")] if knn else [None]
+        pass_sets = [tuple((int(k), float(w)) for k, w in (p.split("x") for p in group.split("+")))
+                     for group in args.passes.split(",")] if knn else [None]
+        for confidence, margin, weight, reach, passes in itertools.product(
                 [float(c) for c in args.confidence.split(",")], [int(m) for m in args.margins.split(",")],
-                [float(p) for p in args.prior_weights.split(",")], reaches):
-            options = {"reach": reach} if reach is not None else {}
+                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets):
+            options = {"reach": reach, "passes": passes} if knn else {}
             scores, seconds = [], []
             for image, result, score in cases:
                 band = np.where(result.probs.max(axis=2) < confidence, UNKNOWN, result.labels).astype(np.uint8)
@@ -114,7 +120,7 @@ def main() -> None:
                 seconds.append(time.perf_counter() - t0)
                 scores.append(score(alpha))
             first, second = np.mean(scores, axis=0)
-            print(f"{method:<13}{confidence:11.2f}{margin:8d}{weight:7.2f}{reach or '-':>7}{first:8.2f}{second:8.2f}"
+            print(f"{method:<13}{confidence:11.2f}{margin:8d}{weight:7.2f}{reach or '-':>7}{'+'.join(f'{k}x{w:g}' for k, w in passes or ()) or '-':>16}{first:8.2f}{second:8.2f}"
                   f"{np.mean(seconds):9.2f}", flush=True)
 
 

@@ -98,13 +98,13 @@ def dilate_disk(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), disk).astype(bool)
 
 
-def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: int | None = KNN_REACH
-               ) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: int | None = KNN_REACH,
+               passes: tuple[tuple[int, float], ...] = KNN_PASSES) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
     """The KNN matting system over the `free` pixels: (L_ff, −L_fk·known), m×m and m for m free pixels.
 
     The graph's nodes are the free pixels and the pixels within `reach` px of them (None: the
-    whole frame). Each node links to its k nearest nodes in (r, g, b, s·x, s·y) for every pass
-    of KNN_PASSES, links are made symmetric with binary weights, and L = D − W; dividing by the
+    whole frame). Each node links to its k nearest nodes in (r, g, b, s·x, s·y) for every
+    (k, s) of `passes`, links are made symmetric with binary weights, and L = D − W; dividing by the
     mean degree keeps a prior's weight comparable with closed-form's. With every pixel a node
     this is pymatting's KNN Laplacian up to its row scaling, which hard constraints do not see.
     image: H×W×3 float in 0-1. free: H×W bool. known: H×W alpha (0-1) of the other pixels.
@@ -115,7 +115,7 @@ def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: in
     ys, xs = np.divmod(nodes, w)
     colours = image.reshape(-1, 3)[nodes].astype(np.float64)
     heads, tails = [], []
-    for k, spatial in KNN_PASSES:
+    for k, spatial in passes:
         k = min(k, n)
         features = np.column_stack([colours, spatial * xs / max(w - 1, 1), spatial * ys / max(h - 1, 1)])
         _, neighbours = scipy.spatial.cKDTree(features).query(features, k=k, workers=-1)
@@ -174,7 +174,7 @@ def refine_alpha(
     image: H×W×3 float, display-encoded 0-1. labels: H×W uint8 {0 bg, 1 unknown, 2 fg} (the
     adapted trimap); its unknown region is grown by `margin` px. prior: H×W alpha in 0-1 (the
     network's), pulled toward with `prior_weight` per pixel (0: not at all) and, for KNN, the
-    solver's starting point. system_options: passed to the system's builder (knn_system: reach).
+    solver's starting point. system_options: passed to the system's builder (knn_system: reach, passes).
     Returns H×W float32 alpha: 0 / 1 on the known regions, the solution inside the band.
     """
     if method not in SYSTEMS:
