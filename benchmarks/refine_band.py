@@ -30,17 +30,13 @@ from collections.abc import Callable
 import numpy as np
 
 from adamatte.engine import MatteResult, MattingEngine
-from adamatte.io import write_image
 from adamatte.io.image import read_matte
 from adamatte.metrics import gradient_error, mad_e3, mse_e3, sad
-from adamatte.progress import Progress
-from adamatte.propagate import measure_motion, propagate_trimap
 from adamatte.refine import KNN_PASSES, KNN_REACH, refine_alpha
-from adamatte.render import RenderRequest, Renderer, read_labels, sidecar_path
 from adamatte.train.config import load_train_config
 from adamatte.train.data import discover_eval_items, read_rgb
 from adamatte.trimap import UNKNOWN, normalize_trimap
-from video import band_trimap, make_clip
+from video import engine_inputs, make_clip, render_clip
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
 Case = tuple[np.ndarray, MatteResult, Callable[[np.ndarray], tuple[float, float]]]  # image, network's result, score
@@ -65,16 +61,11 @@ def propagated_cases(items: list[str], frames: int, weights: str) -> list[Case]:
     for item in items:
         with tempfile.TemporaryDirectory() as tmp:
             truth = make_clip(tmp, frames, item)
-            write_image(os.path.join(tmp, "key.png"), band_trimap(truth[1001]), ["Y"], pixel_type="uint8")
-            renderer = Renderer(RenderRequest(input=os.path.join(tmp, "plate.####.png"), output=os.path.join(tmp, "out", "m.####.exr"),
-                                              trimap=[os.path.join(tmp, "key.png") + "@1001"], weights=weights,
-                                              refine="none", progress="none"))
-            renderer.run(Progress("none"))
-            sink, plates = renderer.sinks["alpha"], {f: renderer.source.read(f).rgb for f in truth}
-            for f in sorted(truth)[1:]:
-                trimap = propagate_trimap(read_labels(sidecar_path(sink, f - 1)), measure_motion(plates[f - 1], plates[f]))
-                cases.append((plates[f], renderer.engine.matte(plates[f], trimap, propagated=True),
-                              lambda a, gt=truth[f]: (mad_e3(a, gt), mse_e3(a, gt))))
+            renderer, _ = render_clip(tmp, "none", weights)
+            for f, (image, trimap, propagated) in zip(sorted(truth), engine_inputs(renderer, sorted(truth))):
+                if propagated:
+                    cases.append((image, renderer.engine.matte(image, trimap, propagated=True),
+                                  lambda a, gt=truth[f]: (mad_e3(a, gt), mse_e3(a, gt))))
     return cases
 
 
@@ -120,8 +111,9 @@ def main() -> None:
                 seconds.append(time.perf_counter() - t0)
                 scores.append(score(alpha))
             first, second = np.mean(scores, axis=0)
-            print(f"{method:<13}{confidence:11.2f}{margin:8d}{weight:7.2f}{reach or '-':>7}{'+'.join(f'{k}x{w:g}' for k, w in passes or ()) or '-':>16}{first:8.2f}{second:8.2f}"
-                  f"{np.mean(seconds):9.2f}", flush=True)
+            passes_label = "+".join(f"{k}x{w:g}" for k, w in passes or ()) or "-"
+            print(f"{method:<13}{confidence:11.2f}{margin:8d}{weight:7.2f}{reach or '-':>7}{passes_label:>16}"
+                  f"{first:8.2f}{second:8.2f}{np.mean(seconds):9.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def band_trimap(alpha: np.ndarray, radius: int = 10) -> np.ndarray:
 
 
 def make_clip(folder: str, frames: int, item: str) -> dict[int, np.ndarray]:
-    """Writes plate.####.png and returns the exact alpha per frame."""
+    """Writes plate.####.png and the first frame's trimap key.png; returns the exact alpha per frame."""
     image = read_image(os.path.join(SHARED, "alphamatting_train", "input", f"{item}.png"))[0][..., :3]
     alpha = read_matte(os.path.join(SHARED, "alphamatting_train", "alpha", f"{item}.png"))
     fg, _ = estimate_foreground(image, alpha)
@@ -65,7 +65,18 @@ def make_clip(folder: str, frames: int, item: str) -> dict[int, np.ndarray]:
         plate = a[..., None] * f + (1 - a[..., None]) * bg
         write_image(os.path.join(folder, f"plate.{1001 + i}.png"), plate, ["R", "G", "B"], pixel_type="uint8")
         truth[1001 + i] = a
+    write_image(os.path.join(folder, "key.png"), band_trimap(truth[1001]), ["Y"], pixel_type="uint8")
     return truth
+
+
+def render_clip(folder: str, refine: str, weights: str) -> tuple[Renderer, float]:
+    """Renders make_clip's plates from its key.png into out-REFINE/; the renderer and its seconds."""
+    request = RenderRequest(input=os.path.join(folder, "plate.####.png"),
+                            output=os.path.join(folder, f"out-{refine}", "matte.####.exr"),
+                            trimap=[os.path.join(folder, "key.png") + "@1001"], weights=weights, refine=refine,
+                            progress="none")
+    renderer = Renderer(request)
+    return renderer, renderer.run(Progress("none")).seconds
 
 
 def drift(rows: list[dict]) -> float:
@@ -86,10 +97,10 @@ def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np
     return out, seconds / len(truth)
 
 
-def engine_alone(renderer: Renderer, frames: list[int]) -> float:
-    """Seconds the render's engine takes on the same frames and the same input trimaps with
-    nothing else running: the plates preloaded, each input trimap rebuilt (untimed) from the
-    previous frame's sidecar exactly as the render built it."""
+def engine_inputs(renderer: Renderer, frames: list[int]) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """What the render's engine was given on each frame: (plate, input trimap, propagated), the
+    plates preloaded and each propagated trimap rebuilt from the previous frame's sidecar
+    exactly as the render built it."""
     sink, plates = renderer.sinks["alpha"], {f: renderer.source.read(f).rgb for f in frames}
     inputs = []
     for f in frames:
@@ -98,6 +109,13 @@ def engine_alone(renderer: Renderer, frames: list[int]) -> float:
         else:
             trimap = propagate_trimap(read_labels(sidecar_path(sink, f - 1)), measure_motion(plates[f - 1], plates[f]))
         inputs.append((plates[f], trimap, f not in renderer.keyframes))
+    return inputs
+
+
+def engine_alone(renderer: Renderer, frames: list[int]) -> float:
+    """Seconds the render's engine takes on the same frames and the same input trimaps with
+    nothing else running (the inputs are rebuilt untimed)."""
+    inputs = engine_inputs(renderer, frames)
     t0 = time.perf_counter()
     for image, trimap, propagated in inputs:
         renderer.engine.matte(image, trimap, propagated=propagated)
@@ -115,18 +133,12 @@ def main() -> None:
         raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
     with tempfile.TemporaryDirectory() as tmp:
         truth = make_clip(tmp, args.frames, args.item)
-        write_image(os.path.join(tmp, "key.png"), band_trimap(truth[1001]), ["Y"], pixel_type="uint8")
         results = []
         for name, refine in (("adamatte", "knn"), ("--refine c-f", "closed-form"), ("--refine none", "none")):  # the default first
-            out = os.path.join(tmp, f"out-{refine}")
-            request = RenderRequest(input=os.path.join(tmp, "plate.####.png"), output=os.path.join(out, "matte.####.exr"),
-                                    trimap=[os.path.join(tmp, "key.png") + "@1001"], weights=args.weights, refine=refine,
-                                    progress="none")
-            renderer = Renderer(request)
-            run = renderer.run(Progress("none"))
+            renderer, seconds = render_clip(tmp, refine, args.weights)
             alone = engine_alone(renderer, sorted(truth))
-            rows = score_sequence({f: read_matte(os.path.join(out, f"matte.{f}.exr")) for f in truth}, truth)
-            results.append((name, clip_means(rows), drift(rows), run.seconds / len(truth), (run.seconds, alone)))
+            rows = score_sequence({f: read_matte(os.path.join(tmp, f"out-{refine}", f"matte.{f}.exr")) for f in truth}, truth)
+            results.append((name, clip_means(rows), drift(rows), seconds / len(truth), (seconds, alone)))
         if not args.skip_closed_form:
             cf, cf_seconds = closed_form(tmp, truth)
             cf_rows = score_sequence(cf, truth)
