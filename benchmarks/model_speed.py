@@ -6,7 +6,7 @@ present, on CUDA in fp16; then times pymatting's closed-form matting on the same
 trimap and prints the ratio. Weights are random for lite and paper (the network's speed does
 not depend on them); `bundled+knn` and `bundled+closed-form` are the bundled trained weights
 with that refinement (KNN is the render default), whose solve costs what the band the trained
-network draws costs; `bundled+knn+propagated` solves the wider band of a propagated frame.
+network draws costs.
 
     python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+knn,bundled+closed-form]
         [--closed-form-max 1920x1080]
@@ -55,9 +55,8 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)
-    propagated = config.endswith("+propagated")
     if config.startswith("bundled+"):
-        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine=config.split("+")[1])
+        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine=config.split("+", 1)[1])
     else:
         engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
     small = test_frame(320, 192)
@@ -70,7 +69,7 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        engine.matte(image, trimap, propagated=propagated)
+        engine.matte(image, trimap)
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)

@@ -62,9 +62,9 @@ def propagated_cases(items: list[str], frames: int, weights: str) -> list[Case]:
         with tempfile.TemporaryDirectory() as tmp:
             truth = make_clip(tmp, frames, item)
             renderer, _ = render_clip(tmp, "none", weights)
-            for f, (image, trimap, propagated) in zip(sorted(truth), engine_inputs(renderer, sorted(truth))):
-                if propagated:
-                    cases.append((image, renderer.engine.matte(image, trimap, propagated=True),
+            for f, (image, trimap) in zip(sorted(truth), engine_inputs(renderer, sorted(truth))):
+                if f not in renderer.keyframes:
+                    cases.append((image, renderer.engine.matte(image, trimap),
                                   lambda a, gt=truth[f]: (mad_e3(a, gt), mse_e3(a, gt))))
     return cases
 

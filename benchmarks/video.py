@@ -97,8 +97,8 @@ def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np
     return out, seconds / len(truth)
 
 
-def engine_inputs(renderer: Renderer, frames: list[int]) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-    """What the render's engine was given on each frame: (plate, input trimap, propagated), the
+def engine_inputs(renderer: Renderer, frames: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """What the render's engine was given on each frame: (plate, input trimap), the
     plates preloaded and each propagated trimap rebuilt from the previous frame's sidecar
     exactly as the render built it."""
     sink, plates = renderer.sinks["alpha"], {f: renderer.source.read(f).rgb for f in frames}
@@ -108,7 +108,7 @@ def engine_inputs(renderer: Renderer, frames: list[int]) -> list[tuple[np.ndarra
             trimap = renderer.keyframes.load(f, plates[f].shape[:2])
         else:
             trimap = propagate_trimap(read_labels(sidecar_path(sink, f - 1)), measure_motion(plates[f - 1], plates[f]))
-        inputs.append((plates[f], trimap, f not in renderer.keyframes))
+        inputs.append((plates[f], trimap))
     return inputs
 
 
@@ -117,8 +117,8 @@ def engine_alone(renderer: Renderer, frames: list[int]) -> float:
     nothing else running (the inputs are rebuilt untimed)."""
     inputs = engine_inputs(renderer, frames)
     t0 = time.perf_counter()
-    for image, trimap, propagated in inputs:
-        renderer.engine.matte(image, trimap, propagated=propagated)
+    for image, trimap in inputs:
+        renderer.engine.matte(image, trimap)
     return time.perf_counter() - t0
 
 

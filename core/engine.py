@@ -32,10 +32,9 @@ DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
 DEFAULT_OVERLAP = 96
 REFINERS = ("none", *SOLVERS)
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
-# than `confidence`, grown by `margin` px: (confidence, margin) for a user's trimap and for a
-# propagated one. On propagated frames the network's edge is less reliable and a wide band
-# lets the solve move it; chosen on training photos and clips (benchmarks/refine_band.py, docs/MODEL_CARD.md).
-REFINE_BAND = {"knn": ((0.7, 0), (0.99, 16)), "closed-form": ((0.9, 1), (0.9, 1))}
+# than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
+# (benchmarks/refine_band.py, docs/MODEL_CARD.md)
+REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1)}
 
 
 @dataclass
@@ -125,12 +124,11 @@ class MattingEngine:
         model, info = load_weights(weights)
         return cls(model, weights_info=info, **kwargs)
 
-    def matte(self, image: np.ndarray, trimap: np.ndarray, *, propagated: bool = False) -> MatteResult:
+    def matte(self, image: np.ndarray, trimap: np.ndarray) -> MatteResult:
         """Matte one frame.
 
         image: H×W×3 float32, working space (sRGB-encoded) in 0-1.
         trimap: H×W, 0/128/255 or 0/0.5/1 (other values snap to the nearest class).
-        propagated: the trimap was carried from another frame, not drawn by the user (a wider refine band).
         """
         t0 = time.perf_counter()
         if image.ndim != 3 or image.shape[2] != 3:
@@ -145,7 +143,7 @@ class MattingEngine:
             probs, refined = self._run_tiled(image, user)
         t1 = time.perf_counter()
         labels = probs.argmax(axis=2).astype(np.uint8)
-        confidence, margin = REFINE_BAND[self.refine][propagated] if self.refine != "none" else (0.0, 0)
+        confidence, margin = REFINE_BAND.get(self.refine, (0.0, 0))
         unsure = probs.max(axis=2) < confidence
         if self.respect_trimap:
             user_labels = trimap_to_labels(user)

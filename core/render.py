@@ -266,7 +266,7 @@ class Renderer:
                 else:
                     trimap = propagate_trimap(prev_labels, motion)
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
-                result = self.engine.matte(plate.rgb, trimap, propagated=not is_key)
+                result = self.engine.matte(plate.rgb, trimap)
                 model_seconds += result.timings["total"]
                 warning = guard.observe(frame, result.labels, is_key)
                 if warning is not None:

@@ -58,8 +58,7 @@ PARAMS: tuple[Param, ...] = (
     Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
     Param("refine", "choice", "knn", "After the network, solve classical matting where the adapted trimap is unknown or "
-          "the network is unsure (a wider band on propagated frames), with the rest as constraints: KNN matting (the "
-          "default: it measures best on our validation photos and video, docs/MODEL_CARD.md) or closed-form (Levin). "
+          "the network is unsure, with the rest as constraints: KNN matting (the default: it measures best on our validation photos and video, docs/MODEL_CARD.md) or closed-form (Levin). "
           "'none' is the network alone, several times faster.", choices=("none", "knn", "closed-form"), group="engine"),
     Param("refine_prior", "float", 0.0, "With --refine: how strongly the solve keeps to the network's alpha (0: not at all).",
           minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),
