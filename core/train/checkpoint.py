@@ -54,9 +54,12 @@ def save_checkpoint(
     step: int,
     config: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    ema: torch.nn.Module | None = None,
 ) -> None:
-    """Write PATH.safetensors and PATH.json (PATH without extension)."""
+    """Write PATH.safetensors and PATH.json (PATH without extension); `ema` is the averaged model."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if ema is not None:
+        tensors |= {f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()}
     tensors |= {f"loss.{k}": v.detach().cpu().contiguous() for k, v in loss.state_dict().items()}
     optim_tensors, optim_meta = _split_optimizer(optimizer.state_dict())
     tensors |= optim_tensors
@@ -105,10 +108,14 @@ def restore_checkpoint(
     loss: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None,
+    ema: torch.nn.Module | None = None,
 ) -> dict[str, Any]:
-    """Load a checkpoint into the given objects, restore RNG states, and return its metadata."""
+    """Load a checkpoint into the given objects, restore RNG states, and return its metadata.
+    An `ema` model is left as it is when the checkpoint has none (it then starts from the model)."""
     tensors, meta = read_checkpoint(path)
     model.load_state_dict(prefixed(tensors, "model."))
+    if ema is not None and any(k.startswith("ema.") for k in tensors):
+        ema.load_state_dict(prefixed(tensors, "ema."))
     loss.load_state_dict(prefixed(tensors, "loss."))
     optimizer.load_state_dict(_join_optimizer(tensors, meta["optimizer"]))
     if scaler is not None and meta.get("scaler"):

@@ -41,12 +41,13 @@ class TrainConfig:
     data_root: str = "."
     train: tuple[DataSet, ...] = ()
     validation: DataSet | None = None
-    backgrounds: str = ""  # glob of background photos for recomposition
+    backgrounds: tuple[str, ...] = ()  # globs of background photos (or video frames) for recomposition
     crop_size: int = 320
     crop_min: int = 320
     crop_max: int = 800
     resize_range: tuple[float, float] = (0.75, 1.5)
     rotation_degrees: float = 45.0
+    trimap_mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)  # tight, erode, coarse, blobby
     batch_size: int = 16
     epochs: int = 120
     max_steps: int = 0  # 0: epochs × steps per epoch
@@ -54,6 +55,7 @@ class TrainConfig:
     sigma_lr: float = 1e-4
     weight_decay: float = 1e-4
     poly_power: float = 0.9
+    ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights; it is validated and exported
     sigma_init: float = 4.0
     workers: int = 0
     threads: int = 0  # torch CPU threads per process; 0: torch's default
@@ -91,8 +93,11 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     data["train"] = tuple(_dataset(d) for d in data.get("train", ()))
     if data.get("validation"):
         data["validation"] = _dataset(data["validation"])
-    if "resize_range" in data:
-        data["resize_range"] = tuple(data["resize_range"])
+    if isinstance(data.get("backgrounds"), str):
+        data["backgrounds"] = (data["backgrounds"],)
+    for key in ("resize_range", "trimap_mix", "backgrounds"):
+        if key in data:
+            data[key] = tuple(data[key])
     return TrainConfig(**data)
 
 

@@ -70,7 +70,9 @@ def _composition_order(cfg: TrainConfig, ds: DataSet, by_name: dict[str, Item]) 
     if len(bg_names) % max(len(fg_names), 1):
         raise InputError("bg_names must hold a whole number of backgrounds per foreground line", path=cfg.resolve(ds.bg_names))
     per_fg = len(bg_names) // len(fg_names)
-    bg_folder = os.path.dirname(cfg.resolve(cfg.backgrounds))
+    if not cfg.backgrounds:
+        raise InputError("a composition order needs the config's backgrounds folder", path=cfg.resolve(ds.bg_names))
+    bg_folder = os.path.dirname(cfg.resolve(cfg.backgrounds[0]))
     items = []
     for i, bg_name in enumerate(bg_names):
         fg_key = os.path.splitext(fg_names[i // per_fg])[0]
@@ -128,7 +130,7 @@ class MattingDataset(torch.utils.data.Dataset):
             self.items += pair_files(cfg, ds) * max(ds.repeat, 1)
         if not self.items:
             raise InputError("the training config names no training data")
-        self.backgrounds = sorted(glob.glob(cfg.resolve(cfg.backgrounds))) if cfg.backgrounds else []
+        self.backgrounds = sorted(p for pattern in cfg.backgrounds for p in glob.glob(cfg.resolve(pattern)))
         self.cache = ForegroundCache(os.path.join(cfg.run_dir, "fg_cache"))
         self.epoch = 0
         unique = {item.image: item for item in self.items if item.image}

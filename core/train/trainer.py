@@ -88,13 +88,16 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = AdaMatting(load_model_config(cfg.model)).to(self.device)
         self.loss = UncertaintyLoss(cfg.sigma_init).to(self.device)
+        # the exported weights: an exponential moving average of the trained ones (use_buffers: BN statistics too)
+        self.ema = (torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay),
+                                                        use_buffers=True) if cfg.ema_decay > 0 else None)
         self.net = DistributedDataParallel(self.model, device_ids=[self.ctx.local_rank] if cuda else None) if self.ctx.world > 1 else self.model
         self.optimizer = torch.optim.Adam([
             {"params": self.model.parameters(), "lr": cfg.lr, "weight_decay": cfg.weight_decay, "base_lr": cfg.lr},
             {"params": self.loss.parameters(), "lr": cfg.sigma_lr, "weight_decay": 0.0, "base_lr": cfg.sigma_lr},
         ])
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
-        self.dataset = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range, cfg.rotation_degrees),
+        self.dataset = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range, cfg.rotation_degrees, cfg.trimap_mix),
                                       show_progress=self.progress)
         self.steps_per_epoch = len(epoch_batches(len(self.dataset), cfg.batch_size, cfg.seed, 0, self.ctx))
         if self.steps_per_epoch == 0:
@@ -108,14 +111,14 @@ class Trainer:
         """Continue from the run folder's checkpoint, if there is one."""
         if not checkpoint_exists(self.checkpoint_path):
             return False
-        meta = restore_checkpoint(self.checkpoint_path, model=self.model, loss=self.loss, optimizer=self.optimizer, scaler=self.scaler)
+        meta = restore_checkpoint(self.checkpoint_path, model=self.model, loss=self.loss, optimizer=self.optimizer, scaler=self.scaler, ema=self.ema)
         self.step = meta["step"]
         return True
 
     def save(self) -> None:
         if self.ctx.is_main:
             save_checkpoint(self.checkpoint_path, model=self.model, loss=self.loss, optimizer=self.optimizer, scaler=self.scaler,
-                            step=self.step, config=self.cfg.to_dict(), extra={"total_steps": self.total_steps})
+                            step=self.step, config=self.cfg.to_dict(), extra={"total_steps": self.total_steps}, ema=self.ema)
         self.ctx.barrier()
 
     def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -129,12 +132,15 @@ class Trainer:
         self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return parts
 
     def validate(self) -> dict[str, float]:
         if not self.validation:
             return {}
-        engine = MattingEngine(self.model, device=self.device.type, max_megapixels=4.0)
+        model = self.ema.module if self.ema is not None else self.model
+        engine = MattingEngine(model, device=self.device.type, max_megapixels=4.0)
         rows = score_items(self.validation, network_matter(engine), label="validation", progress=self.progress)
         self.model.train()
         return {f"val_{k}": v for k, v in mean_row(rows).items() if k != "seconds"}

@@ -8,7 +8,6 @@ background). Each transform is called as t(sample, rng) and returns the sample.
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import torch
@@ -120,26 +119,55 @@ class Composite:
 
 
 class MakeTrimap:
-    """Training trimap from ground truth: eroded foreground and background, the rest unknown.
+    """Training trimap from ground truth, of a kind drawn per sample; also sets 'labels', T_opt.
 
-    Each side is eroded by a 3×3 ellipse for a random number of iterations in [1, max_iterations].
-    Also sets 'labels', T_opt: 0 where alpha is 0, 2 where it is 1, 1 anywhere else.
+    Users hand the network every width of band, so training shows it all of them:
+    - 'tight': T_opt's unknown region dilated by 0-3 px, as DIM's test trimaps are, so the
+      T-decoder learns that a tight band is already right;
+    - 'erode': each side eroded by a 3×3 ellipse 1-`max_iterations` times (the paper's);
+    - 'coarse': a band 1.5-4× T_opt's unknown area, to be narrowed;
+    - 'blobby': a band whose width wanders 1-40 px along the edge, like a hand-painted one.
+    Every kind covers T_opt's unknown region. Labels: 0 where alpha is 0, 2 where it is 1, 1 elsewhere.
     """
 
-    def __init__(self, max_iterations: int = 25):
+    KINDS = ("tight", "erode", "coarse", "blobby")
+
+    def __init__(self, max_iterations: int = 25, mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)):
         self.max_iterations = max_iterations
+        self.mix = np.asarray(mix, np.float64) / np.sum(mix)
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
-    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
-        alpha = sample["alpha"]
+    def _erode(self, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         fg = (alpha >= 1.0).astype(np.uint8)
         bg = (alpha <= 0.0).astype(np.uint8)
         # iterations by keyword: passed by position it would be taken as `dst`
         fg = cv2.erode(fg, self.kernel, iterations=int(rng.integers(1, self.max_iterations + 1)))
         bg = cv2.erode(bg, self.kernel, iterations=int(rng.integers(1, self.max_iterations + 1)))
-        trimap = np.full(alpha.shape, 0.5, np.float32)
-        trimap[fg == 1] = 1.0
-        trimap[bg == 1] = 0.0
+        return (fg == 0) & (bg == 0)
+
+    @staticmethod
+    def _widen(alpha: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+        """T_opt's unknown region grown by a distance threshold of the given kind (H×W bool)."""
+        unknown = (alpha > 0) & (alpha < 1)
+        if not unknown.any():
+            return unknown
+        # distance (px) of every pixel to the nearest unknown pixel of T_opt
+        dist = cv2.distanceTransform((~unknown).astype(np.uint8), cv2.DIST_L2, 5)
+        if kind == "tight":
+            return dist <= rng.integers(0, 4)
+        if kind == "coarse":
+            target = min(int(unknown.sum() * rng.uniform(1.5, 4.0)), dist.size)
+            return dist <= np.partition(dist.ravel(), target - 1)[target - 1]
+        h, w = alpha.shape  # blobby: a smooth random width field
+        field = cv2.resize(rng.random((max(h // 48, 2), max(w // 48, 2))).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        return dist <= 1.0 + 39.0 * np.clip(field, 0, 1) ** 2
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        alpha = sample["alpha"]
+        kind = self.KINDS[int(rng.choice(len(self.KINDS), p=self.mix))]
+        band = self._erode(alpha, rng) if kind == "erode" else self._widen(alpha, kind, rng)
+        trimap = np.where(alpha >= 0.5, 1.0, 0.0).astype(np.float32)
+        trimap[band] = 0.5
         labels = np.full(alpha.shape, UNKNOWN, np.int64)
         labels[alpha <= 0.0] = BACKGROUND
         labels[alpha >= 1.0] = FOREGROUND
@@ -157,9 +185,11 @@ def to_tensors(sample: Sample) -> dict[str, torch.Tensor]:
     }
 
 
-def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, resize=(0.75, 1.5), degrees: float = 45.0) -> list:
-    """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite, trimap."""
+def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, resize=(0.75, 1.5), degrees: float = 45.0,
+                   trimap_mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)) -> list:
+    """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite,
+    trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`)."""
     return [
         RandomResize(*resize), RandomRotate(degrees), RandomFlip(), CropAroundUnknown(crop_min, crop_max, crop),
-        ColorJitter(), Composite(), MakeTrimap(),
+        ColorJitter(), Composite(), MakeTrimap(mix=trimap_mix),
     ]
