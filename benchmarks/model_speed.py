@@ -51,7 +51,7 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     """Runs in a child process: one warm-up on a small frame, then the timed frame."""
     import torch
 
-    from adamatte.engine import MattingEngine
+    from adamatte.matting.engine import MattingEngine
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)

@@ -28,15 +28,15 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-
-from adamatte.engine import MatteResult, MattingEngine
-from adamatte.io.image import read_matte
-from adamatte.metrics import gradient_error, mad_e3, mse_e3, sad
-from adamatte.refine import KNN_PASSES, KNN_REACH, refine_alpha
-from adamatte.train.config import load_train_config
-from adamatte.train.data import discover_eval_items, read_rgb
-from adamatte.trimap import UNKNOWN, normalize_trimap
 from video import engine_inputs, make_clip, render_clip
+
+from adamatte.io.image import read_matte
+from adamatte.matting.engine import MatteResult, MattingEngine
+from adamatte.matting.refine import KNN_PASSES, KNN_REACH, refine_alpha
+from adamatte.matting.trimap import UNKNOWN, normalize_trimap
+from adamatte.scoring.items import discover_eval_items, read_rgb
+from adamatte.scoring.metrics import gradient_error, mad_e3, mse_e3, sad
+from adamatte.train.config import load_train_config
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
 Case = tuple[np.ndarray, MatteResult, Callable[[np.ndarray], tuple[float, float]]]  # image, network's result, score

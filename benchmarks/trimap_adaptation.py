@@ -17,10 +17,10 @@ import os
 import cv2
 import numpy as np
 
-from adamatte.engine import MattingEngine
 from adamatte.io import read_matte
-from adamatte.train.data import discover_eval_items, read_rgb
-from adamatte.trimap import UNKNOWN, normalize_trimap, trimap_to_labels
+from adamatte.matting.engine import MattingEngine
+from adamatte.matting.trimap import UNKNOWN, normalize_trimap, trimap_to_labels
+from adamatte.scoring.items import discover_eval_items, read_rgb
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
 

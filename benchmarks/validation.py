@@ -13,9 +13,9 @@ import os
 
 import torch
 
-from adamatte.engine import MattingEngine
-from adamatte.evaluate import classical_matter, format_table, mean_row, network_matter, score_items
-from adamatte.train.data import discover_eval_items
+from adamatte.matting.engine import MattingEngine
+from adamatte.scoring.evaluate import classical_matter, format_table, mean_row, network_matter, score_items
+from adamatte.scoring.items import discover_eval_items
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
 VARIANTS = {

@@ -23,12 +23,12 @@ import time
 import cv2
 import numpy as np
 
-from adamatte.evaluate_video import clip_means, score_sequence
-from adamatte.foreground import estimate_foreground
 from adamatte.io import read_image, read_matte, write_image
-from adamatte.progress import Progress
-from adamatte.render import RenderRequest, Renderer, read_labels, sidecar_path
-from adamatte.propagate import measure_motion, propagate_trimap
+from adamatte.matting.foreground import estimate_foreground
+from adamatte.scoring.evaluate_video import clip_means, score_sequence
+from adamatte.video.progress import Progress
+from adamatte.video.propagate import measure_motion, propagate_trimap
+from adamatte.video.render import Renderer, RenderRequest, read_labels, sidecar_path
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 W, H = 960, 540

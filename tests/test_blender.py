@@ -18,7 +18,7 @@ import torch
 from adamatte.io import read_image, write_image
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.model.weights import save_weights
-from adamatte.nodes.runner import ENV_PYTHON
+from adamatte_nodes.runner import ENV_PYTHON
 
 from synthetic import moving_clip, trimap_from_alpha
 

@@ -33,9 +33,9 @@ def test_tiled_and_untiled_agree_with_the_bundled_weights():
     import numpy as np
 
     from adamatte.demo import BAND, clip_dir
-    from adamatte.engine import MattingEngine
+    from adamatte.matting.engine import MattingEngine
     from adamatte.io import read_matte
-    from adamatte.keyframes import as_trimap
+    from adamatte.video.keyframes import as_trimap
 
     image = read_image(os.path.join(clip_dir(), "frames", "00000.jpg"))[0][..., :3]
     trimap = as_trimap(read_matte(os.path.join(clip_dir(), "mask.png")), BAND)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from adamatte.engine import MattingEngine, feather, tile_windows
+from adamatte.matting.engine import MattingEngine, feather, tile_windows
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
 

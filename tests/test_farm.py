@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from adamatte.cli import main
-from adamatte.engine import MattingEngine
+from adamatte.matting.engine import MattingEngine
 from adamatte.errors import GPUMemoryError
 from adamatte.io import read_image, write_image
 from adamatte.model import AdaMatting, AdaOutput, load_model_config

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from adamatte.foreground import estimate_foreground
+from adamatte.matting.foreground import estimate_foreground
 
 from synthetic import soft_disk, textured
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from adamatte.metrics import connectivity_error, gaussian_gradient_kernel, gradient_error, mse, sad
+from adamatte.scoring.metrics import connectivity_error, gaussian_gradient_kernel, gradient_error, mse, sad
 
 UNKNOWN = 128
 
@@ -52,7 +52,7 @@ def test_float_trimaps_work_like_8_bit():
 
 
 def test_temporal_metrics_by_hand():
-    from adamatte.metrics import dtssd_e2, mad_e3, messddt_e3, mse_e3
+    from adamatte.scoring.metrics import dtssd_e2, mad_e3, messddt_e3, mse_e3
 
     gt_prev, gt = np.zeros((4, 4)), np.zeros((4, 4))
     pred_prev, pred = np.zeros((4, 4)), np.zeros((4, 4))

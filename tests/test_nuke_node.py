@@ -13,9 +13,9 @@ import nuke  # noqa: E402  (the fake)
 from adamatte.io import read_image, write_image  # noqa: E402
 from adamatte.model import AdaMatting, load_model_config  # noqa: E402
 from adamatte.model.weights import save_weights  # noqa: E402
-from adamatte.nodes import nuke_node  # noqa: E402
-from adamatte.nodes.params import PARAMS  # noqa: E402
-from adamatte.nodes.runner import ENV_PYTHON  # noqa: E402
+from adamatte_nodes import nuke_node  # noqa: E402
+from adamatte.params import PARAMS  # noqa: E402
+from adamatte_nodes.runner import ENV_PYTHON  # noqa: E402
 
 from synthetic import moving_clip, trimap_from_alpha  # noqa: E402
 
@@ -142,7 +142,7 @@ def test_missing_output_is_a_message_not_a_crash(node):
 
 def test_nuke_path_bootstrap_works_from_a_checkout():
     code = (f"import runpy; runpy.run_path({str(ROOT / 'plugin' / 'nuke' / 'init.py')!r}); "
-            "import adamatte.nodes.params as p; print(p.PARAMS[0].name)")
+            "import adamatte.params as p; print(p.PARAMS[0].name)")
     proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == PARAMS[0].name

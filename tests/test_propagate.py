@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 
-from adamatte.propagate import NOTHING, measure_motion, optical_flow, propagate_trimap, splat_labels
-from adamatte.trimap import BACKGROUND, FOREGROUND, trimap_to_labels
+from adamatte.video.propagate import NOTHING, measure_motion, optical_flow, propagate_trimap, splat_labels
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, trimap_to_labels
 
 from synthetic import textured
 

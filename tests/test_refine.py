@@ -2,10 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
-from adamatte.engine import REFINERS, MattingEngine
-from adamatte.nodes.params import BY_NAME
-from adamatte.refine import KNN_PASSES, knn_system, refine_alpha
-from adamatte.trimap import trimap_to_labels
+from adamatte.matting.engine import MattingEngine
+from adamatte.params import BY_NAME
+from adamatte.matting.refine import KNN_PASSES, SYSTEMS, knn_system, refine_alpha
+from adamatte.matting.trimap import trimap_to_labels
 
 from standin import ColourKeyNet
 from synthetic import matting_sample
@@ -80,8 +80,8 @@ def test_unknown_refiner_is_refused():
 
 
 def test_the_shared_parameter_offers_the_engines_refiners():
-    assert BY_NAME["refine"].choices == REFINERS
-    assert BY_NAME["refine"].default in REFINERS
+    assert BY_NAME["refine"].choices == ("none", *SYSTEMS)
+    assert BY_NAME["refine"].default in SYSTEMS
 
 
 @pytest.mark.parametrize("method", ["knn", "closed-form"])

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from adamatte.engine import MattingEngine
+from adamatte.matting.engine import MattingEngine
 from adamatte.errors import InputError
 from adamatte.io import read_image, read_matte, write_image
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.model.weights import save_weights
-from adamatte.progress import Progress
-from adamatte.render import RenderRequest, render
+from adamatte.video.progress import Progress
+from adamatte.video.render import RenderRequest, render
 
 from standin import ColourKeyNet
 from synthetic import moving_clip, trimap_from_alpha

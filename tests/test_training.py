@@ -14,7 +14,7 @@ from adamatte.train.config import load_train_config
 from adamatte.train.data import MattingDataset
 from adamatte.train.loss import UncertaintyLoss
 from adamatte.train.transforms import paper_pipeline
-from adamatte.trimap import BACKGROUND, FOREGROUND, UNKNOWN
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
 from synthetic import matting_sample, write_matting_folder, write_merged_folder
 

@@ -1,3 +1,3 @@
 # The AdaMatte Blender extension. build.py assembles it: this file, the manifest, and
-# adamatte.nodes' params.py, runner.py and blender_node.py (one copy of each, shared with the CLI).
+# nodes/adamatte_nodes' runner.py and blender_node.py, and the core's params.py (one copy of each).
 from .blender_node import register, unregister  # noqa: F401

@@ -2,8 +2,9 @@
 
     python plugin/blender/build.py --blender-python /path/to/python-with-bpy [--output-dir dist]
 
-The extension's modules are copied from nodes/ at build time, so the parameter definition
-and runner stay single copies shared with the CLI and the Nuke node.
+The extension's modules are copied at build time, from nodes/adamatte_nodes (runner, blender_node)
+and from the core (params.py, the parameter schema), so each stays a single copy shared with the
+CLI and the Nuke node.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import subprocess
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NODES = os.path.join(HERE, "..", "..", "nodes")
-MODULES = ("params.py", "runner.py", "blender_node.py")
+CHECKOUT = os.path.join(HERE, "..", "..")
+MODULES = (os.path.join("nodes", "adamatte_nodes", "runner.py"), os.path.join("nodes", "adamatte_nodes", "blender_node.py"),
+           os.path.join("core", "adamatte", "params.py"))
 
 
 def stage(folder: str) -> str:
     for name in ("__init__.py", "blender_manifest.toml"):
         shutil.copy(os.path.join(HERE, name), folder)
-    for name in MODULES:
-        shutil.copy(os.path.join(NODES, name), folder)
+    for path in MODULES:
+        shutil.copy(os.path.join(CHECKOUT, path), folder)
     return folder
 
 

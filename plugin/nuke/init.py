@@ -1,20 +1,9 @@
-# adamatte for Nuke: add this folder to NUKE_PATH. Makes `adamatte.nodes` importable in Nuke's
-# Python, from an installed adamatte or straight from a checkout of the repository.
-import importlib.util
+# adamatte for Nuke: add this folder to NUKE_PATH. Puts the checkout's host nodes (nodes/) and
+# core (for its parameter schema; pure Python, no torch in Nuke) on Nuke's Python path.
 import os
 import sys
 
-
-def _register(name, folder):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-
-
-try:
-    import adamatte.nodes.nuke_node  # noqa: F401  (an installed adamatte)
-except ImportError:
-    _checkout = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-    _register("adamatte", os.path.join(_checkout, "core"))  # only the version: no torch in Nuke
-    _register("adamatte.nodes", os.path.join(_checkout, "nodes"))
+_checkout = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+for _folder in (os.path.join(_checkout, "nodes"), os.path.join(_checkout, "core")):
+    if _folder not in sys.path:
+        sys.path.insert(0, _folder)  # the nodes and the schema they were written against, from one checkout

@@ -1,7 +1,7 @@
 # adamatte for Nuke: the toolbar entry adamatte > AdaMatte.
 import nuke
 
-import adamatte.nodes.nuke_node  # noqa: F401  (the toolbar command below runs in this namespace)
+import adamatte_nodes.nuke_node  # noqa: F401  (the toolbar command below runs in this namespace)
 
 toolbar = nuke.menu("Nodes").addMenu("adamatte")
-toolbar.addCommand("AdaMatte", "adamatte.nodes.nuke_node.create_node()")
+toolbar.addCommand("AdaMatte", "adamatte_nodes.nuke_node.create_node()")

@@ -1,0 +1,85 @@
+"""`adamatte weights list | info | export`: the bundled weights, a weights file, a checkpoint's export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(commands) -> None:
+    weights = commands.add_parser("weights", help="list bundled weights or describe a weights file")
+    actions = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True)
+    actions.add_parser("list", help="list the bundled weights").set_defaults(func=run_list)
+    info = actions.add_parser(
+        "info", help="describe a weights file, a bundled name, or an architecture (paper, lite)",
+        description="Print the variant, parameter counts per part, hash and training record of a weights "
+        "file or bundled name; given an architecture name (paper, lite), its parameter counts.",
+    )
+    info.add_argument("weights", metavar="WEIGHTS")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=run_info)
+    export = actions.add_parser(
+        "export", help="turn a training checkpoint into inference weights (.safetensors + .json)",
+        description="Write a run's weights for inference: its exponential moving average when the run kept one, "
+        "else the trained weights.",
+    )
+    export.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder or its checkpoint (runs/NAME or runs/NAME/checkpoint)")
+    export.add_argument("-o", "--output", required=True, help="weights file to write, ending in .safetensors")
+    export.add_argument("--fp32", action="store_true", help="keep float32 (default: float16, half the size)")
+    export.set_defaults(func=run_export)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from adamatte.model.weights import DEFAULT_WEIGHTS, bundled_names, read_weights_info, resolve_weights
+
+    names = bundled_names()
+    if not names:
+        print("no weights are bundled with this version yet; train with `adamatte train`")
+        return 0
+    for name in names:
+        info = read_weights_info(resolve_weights(name))
+        default = "  (default)" if name == DEFAULT_WEIGHTS else ""
+        print(f"{name:<12} {info.variant:<8} {info.meta.get('parameters', 0) / 1e6:6.2f}M params  {info.short_hash}{default}")
+        print(f"{'':<12} trained on: {info.meta.get('training', {}).get('data', 'unknown')}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    import os
+
+    from adamatte.model import AdaMatting, load_model_config
+    from adamatte.model.config import bundled_model_configs
+    from adamatte.model.weights import bundled_names, load_weights, parameter_breakdown
+
+    if not os.path.isfile(args.weights) and args.weights not in bundled_names() and args.weights in bundled_model_configs():
+        model, info = AdaMatting(load_model_config(args.weights)), None  # an architecture, without weights
+    else:
+        model, info = load_weights(args.weights)
+    counts = parameter_breakdown(model)
+    report = {
+        "file": info.path if info else None,
+        "variant": model.config.variant,
+        "sha256": info.sha256 if info else None,
+        "parameters": counts,
+        "model": model.config.to_dict(),
+        "training": info.meta.get("training") if info else None,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"variant      {report['variant']}" + ("" if info else "  (architecture only, no weights)"))
+    if info:
+        print(f"file         {info.path}\nsha256       {info.sha256}\ndtype        {info.meta.get('dtype')}")
+        for key, value in (info.meta.get("training") or {}).items():
+            print(f"training     {key}: {value}")
+    for part, n in counts.items():
+        print(f"params       {part:<12} {n:>12,}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from adamatte.train.export import export_checkpoint
+
+    info = export_checkpoint(args.checkpoint, args.output, half=not args.fp32)
+    print(f"wrote {info.path} ({info.variant}, sha256 {info.short_hash})")
+    return 0

@@ -1,0 +1,105 @@
+"""Frame sinks: where mattes go, one file per frame (EXR/PNG/TIFF) or one ProRes 4444 movie."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from adamatte import __version__
+from adamatte.errors import InputError
+from adamatte.io.atomic import ensure_writable_dir
+from adamatte.io.image import OUTPUT_PIXEL_TYPES, write_image
+from adamatte.io.sequence import SequencePattern, parse_pattern
+from adamatte.io.source import Frame
+from adamatte.io.video import ProResWriter
+from adamatte.params import BY_NAME
+
+LAYOUTS = BY_NAME["layout"].choices
+
+
+def _rgba_channels(alpha_channel: str) -> list[str]:
+    return ["R", "G", "B", alpha_channel]
+
+
+class FrameSink:
+    """Writes one matte per frame, atomically, keeping each input frame's windows and metadata.
+
+    `layout` is 'alpha' (one channel named `alpha_channel`), 'rgba' (the source RGB plus the
+    matte) or 'rgba-premult' (source RGB multiplied by the matte). `metadata` adds string
+    attributes; `adamatte:version` is always added.
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        frames: list[int],
+        *,
+        alpha_channel: str = "A",
+        layout: str = "alpha",
+        compression: str = "zip",
+        metadata: dict[str, Any] | None = None,
+        forbidden_paths: set[str] = frozenset(),
+        fps: Fraction | float = 24,
+    ):
+        if layout not in LAYOUTS:
+            raise InputError(f"output layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+        self.spec = str(spec)
+        self.frames = list(frames)
+        self.alpha_channel = alpha_channel
+        self.layout = layout
+        self.compression = compression
+        self.metadata = {"adamatte:version": __version__, **(metadata or {})}
+        ext = os.path.splitext(self.spec)[1].lower()
+        self.movie: ProResWriter | None = None
+        self._movie_fps = fps
+        self.pattern: SequencePattern | None = parse_pattern(self.spec)
+        if ext == ".mov":
+            if self.pattern is not None:
+                raise InputError("a .mov output is one file: drop the frame token", path=self.spec)
+        elif ext not in OUTPUT_PIXEL_TYPES:
+            raise InputError(f"unsupported output format {ext or '(none)'!r}; use .exr, .png, .tif or .mov", path=self.spec)
+        elif self.pattern is None and len(self.frames) > 1:
+            raise InputError(
+                f"the output names one file but {len(self.frames)} frames are rendered; add a frame token, e.g. matte.####{ext}",
+                path=self.spec,
+            )
+        ensure_writable_dir(os.path.dirname(os.path.abspath(self.spec)))
+        clashes = [f for f in self.frames if os.path.realpath(self.path(f)) in forbidden_paths]
+        if clashes:
+            raise InputError("refusing to overwrite the input with the output", path=self.path(clashes[0]), frame=clashes[0])
+
+    def path(self, frame: int) -> str:
+        if self.pattern is not None:
+            return self.pattern.path(frame)
+        return os.path.abspath(self.spec)
+
+    def channels(self) -> list[str]:
+        return [self.alpha_channel] if self.layout == "alpha" else _rgba_channels(self.alpha_channel)
+
+    def pixels(self, alpha: np.ndarray, source: Frame) -> np.ndarray:
+        """The H×W×C array to write for `alpha` (H×W, 0-1) over `source`."""
+        alpha = alpha[:, :, None].astype(np.float32, copy=False)
+        if self.layout == "alpha":
+            return alpha
+        rgb = source.plate * alpha if self.layout == "rgba-premult" else source.plate
+        return np.concatenate([rgb, alpha], axis=2)
+
+    def write(self, frame: int, alpha: np.ndarray, source: Frame, metadata: dict[str, Any] | None = None) -> None:
+        """Write frame `frame`'s matte; the file appears complete or not at all."""
+        if os.path.splitext(self.spec)[1].lower() == ".mov":
+            if self.movie is None:
+                self.movie = ProResWriter(self.path(frame), alpha.shape[1], alpha.shape[0], self._movie_fps)
+            self.movie.write(np.concatenate([source.rgb, alpha[:, :, None]], axis=2))
+            return
+        write_image(
+            self.path(frame), self.pixels(alpha, source), self.channels(),
+            like=source.info, compression=self.compression, metadata={**self.metadata, **(metadata or {})},
+        )
+
+    def close(self, *, discard: bool = False) -> None:
+        if self.movie is not None:
+            self.movie.close(discard=discard)
+            self.movie = None

@@ -1,0 +1,214 @@
+"""The per-frame matting engine: one image and trimap in, alpha and the adapted trimap out.
+
+    engine = MattingEngine.from_weights("lite", device="auto")
+    result = engine.matte(image, trimap)   # result.alpha, result.labels, result.probs, result.timings
+
+Frames of any size are reflect-padded to a multiple of 32 and cropped back. Frames above the
+memory budget (`max_megapixels`) are cut into overlapping tiles whose results are blended
+with linear feathers. On CUDA the network runs under fp16/bf16 autocast, channels-last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from adamatte.errors import GPUMemoryError, InputError
+from adamatte.matting.refine import refine_alpha
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, labels_to_trimap, normalize_trimap, trimap_to_labels
+from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
+from adamatte.model.weights import WeightsInfo, load_weights
+from adamatte.params import BY_NAME, check
+
+# Frame size above which frames are tiled: 1080p runs whole on a CPU; 4K fits 8 GB of GPU in fp16.
+DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
+DEFAULT_OVERLAP = 96
+# the request fields that make an engine (adamatte.params names)
+ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapixels", "refine", "refine_prior")
+# --refine solves where the adapted trimap is unknown or the network is less sure of its class
+# than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
+# (benchmarks/refine_band.py, docs/MODEL_CARD.md)
+REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1)}
+
+
+@dataclass
+class MatteResult:
+    alpha: np.ndarray  # H×W float32 in 0-1
+    labels: np.ndarray  # H×W uint8: 0 background, 1 unknown, 2 foreground (the adapted trimap)
+    probs: np.ndarray  # H×W×3 float32 class probabilities of the adapted trimap
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def trimap(self) -> np.ndarray:
+        """The adapted trimap as H×W float32 0 / 0.5 / 1."""
+        return labels_to_trimap(self.labels)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    check({"device": name}, InputError)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda asked for, but this torch sees no CUDA GPU (use --device cpu or auto)")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def _autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    check({"precision": precision}, InputError)
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def tile_windows(length: int, count: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """Split [0, length) into `count` cores, each widened by `overlap`: (start, stop, core_start, core_stop)."""
+    edges = [round(i * length / count) for i in range(count + 1)]
+    return [(max(a - overlap, 0), min(b + overlap, length), a, b) for a, b in zip(edges, edges[1:])]
+
+
+def feather(start: int, stop: int, length: int, overlap: int) -> np.ndarray:
+    """Blend weights along one axis of a tile widened by `overlap` at its inner edges.
+
+    The outer overlap/2 pixels, whose receptive field the tile cut off, get weight 0; then a
+    linear ramp over `overlap` pixels centred on the core boundary. Neighbours' ramps sum to 1.
+    """
+    x = np.arange(start, stop, dtype=np.float32) + 0.5
+    w = np.ones(stop - start, np.float32)
+    if start > 0:
+        w = np.minimum(w, (x - start - overlap / 2) / overlap)
+    if stop < length:
+        w = np.minimum(w, (stop - x - overlap / 2) / overlap)
+    return np.clip(w, 0.0, 1.0)
+
+
+class MattingEngine:
+    """Runs an AdaMatting network on single frames, on the CPU or CUDA."""
+
+    def __init__(
+        self,
+        model: AdaMatting,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        respect_trimap: bool = False,
+        max_megapixels: float | None = None,
+        overlap: int = DEFAULT_OVERLAP,
+        refine: str = "none",
+        refine_prior: float = 0.0,
+        weights_info: WeightsInfo | None = None,
+    ):
+        check({"refine": refine, "refine_prior": refine_prior}, InputError)
+        self.refine = refine
+        self.refine_prior = refine_prior
+        self.device = pick_device(device)
+        self.autocast = _autocast_dtype(self.device, precision)
+        self.respect_trimap = respect_trimap
+        self.max_pixels = (max_megapixels or DEFAULT_MEGAPIXELS[self.device.type]) * 1e6
+        self.overlap = overlap
+        self.weights_info = weights_info
+        self.model = model.eval().to(self.device)
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
+
+    @classmethod
+    def from_weights(cls, weights: str | None = None, **kwargs) -> "MattingEngine":
+        """An engine on the weights file or bundled name `weights` (the bundled default when None)."""
+        model, info = load_weights(weights)
+        return cls(model, weights_info=info, **kwargs)
+
+    @classmethod
+    def from_params(cls, values) -> "MattingEngine":
+        """An engine for a render request, parsed CLI arguments, or any object with the ENGINE_PARAMS
+        attributes (empty weights: the bundled default; max_megapixels 0: the device's default)."""
+        v = {name: getattr(values, name, BY_NAME[name].default) for name in ENGINE_PARAMS}
+        return cls.from_weights(v.pop("weights") or None, **{**v, "max_megapixels": v["max_megapixels"] or None})
+
+    def matte(self, image: np.ndarray, trimap: np.ndarray) -> MatteResult:
+        """Matte one frame.
+
+        image: H×W×3 float32, working space (sRGB-encoded) in 0-1.
+        trimap: H×W, 0/128/255 or 0/0.5/1 (other values snap to the nearest class).
+        """
+        t0 = time.perf_counter()
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InputError(f"the image must be H×W×3, not {image.shape}")
+        user = normalize_trimap(trimap)
+        if user.shape != image.shape[:2]:
+            raise InputError(f"the trimap is {user.shape[1]}x{user.shape[0]} but the image is {image.shape[1]}x{image.shape[0]}")
+        height, width = user.shape
+        if height * width <= self.max_pixels:
+            probs, refined = self._run(image, user)
+        else:
+            probs, refined = self._run_tiled(image, user)
+        t1 = time.perf_counter()
+        labels = probs.argmax(axis=2).astype(np.uint8)
+        confidence, margin = REFINE_BAND.get(self.refine, (0.0, 0))
+        unsure = probs.max(axis=2) < confidence
+        if self.respect_trimap:
+            user_labels = trimap_to_labels(user)
+            known = user_labels != UNKNOWN
+            labels[known] = user_labels[known]
+            unsure &= ~known
+        alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
+        t2 = time.perf_counter()
+        if self.refine != "none":
+            band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
+            alpha = refine_alpha(image, band, alpha, method=self.refine, margin=margin, prior_weight=self.refine_prior)
+        t3 = time.perf_counter()
+        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0})
+
+    def _run(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Network on one whole (padded) region: class probabilities H×W×3 and refined alpha H×W."""
+        height, width = trimap.shape
+        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+        t = torch.from_numpy(trimap)[None, None]
+        pad = (0, (-width) % OUTPUT_STRIDE, 0, (-height) % OUTPUT_STRIDE)
+        mode = "reflect" if pad[1] < width and pad[3] < height else "replicate"
+        x, t = F.pad(x, pad, mode=mode), F.pad(t, pad, mode=mode)
+        x, t = x.to(self.device, non_blocking=True), t.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast("cuda", dtype=self.autocast) if self.autocast else contextlib.nullcontext()
+        try:
+            with torch.inference_mode(), autocast:
+                out = self.model(x, t)
+                probs = torch.softmax(out.trimap_logits.float(), dim=1)[0, :, :height, :width]
+                alpha = out.alpha_refined.float()[0, 0, :height, :width]
+                probs, alpha = probs.permute(1, 2, 0).cpu().numpy(), alpha.cpu().numpy()
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise GPUMemoryError(
+                f"out of GPU memory on a {width}x{height} region; lower --max-megapixels (now {self.max_pixels / 1e6:g}) "
+                "so frames are cut into smaller tiles"
+            ) from None
+        return probs, alpha
+
+    def _run_tiled(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        height, width = trimap.shape
+        ov = self.overlap
+        rows, cols = 1, 1
+        while (math.ceil(height / rows) + 2 * ov) * (math.ceil(width / cols) + 2 * ov) > self.max_pixels:
+            if height / rows >= width / cols:
+                rows += 1
+            else:
+                cols += 1
+            if min(height / rows, width / cols) < ov:
+                raise InputError(f"--max-megapixels {self.max_pixels / 1e6:g} is too small to tile with a {ov} px overlap")
+        probs = np.zeros((height, width, 3), np.float32)
+        alpha = np.zeros((height, width), np.float32)
+        weight = np.zeros((height, width), np.float32)
+        for y0, y1, _, _ in tile_windows(height, rows, ov):
+            wy = feather(y0, y1, height, ov)
+            for x0, x1, _, _ in tile_windows(width, cols, ov):
+                w = wy[:, None] * feather(x0, x1, width, ov)[None, :]
+                p, a = self._run(image[y0:y1, x0:x1], trimap[y0:y1, x0:x1])
+                probs[y0:y1, x0:x1] += p * w[:, :, None]
+                alpha[y0:y1, x0:x1] += a * w
+                weight[y0:y1, x0:x1] += w
+        weight = np.maximum(weight, 1e-6)
+        return probs / weight[:, :, None], alpha / weight

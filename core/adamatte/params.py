@@ -1,0 +1,128 @@
+"""The one definition of adamatte's render parameters, and the one check of their values.
+
+The CLI builds its options from this, the Nuke node its knobs and the Blender node its
+properties, so a parameter is added, renamed or re-documented here and nowhere else; every
+choice and range is checked by `check` here, for all of them. Pure standard library on
+purpose: a host's interpreter imports it without torch or numpy (the Blender extension
+carries a copy of this one file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # Python identifier; the CLI flag is --name-with-dashes
+    kind: str  # 'str', 'path', 'paths' (repeatable), 'int', 'float', 'bool', 'choice', 'multi' or 'frames'
+    default: Any
+    help: str
+    label: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    group: str = "render"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("trimap", "paths", (), "Keyframe trimap: PATH (first frame of the range), PATH@FRAME, or a sequence pattern "
+          "(every frame present is a keyframe). Repeatable. A mask or roto becomes a trimap with --band.",
+          label="Keyframe trimaps", group="trimap"),
+    Param("band", "int", 12, "Width in pixels of the unknown band made around a binary mask or roto.", minimum=1, maximum=200,
+          label="Band width", group="trimap"),
+    Param("propagation", "choice", "flow", "How trimaps travel between keyframes: along optical flow, or (fallback) by "
+          "dilation alone.", choices=("flow", "dilate"), group="trimap"),
+    Param("frames", "frames", "", "Frames to render, e.g. 1001-1100, 1001-1100x2 or 1001,1005. Empty: the whole input.",
+          label="Frame range", group="input"),
+    Param("input_colorspace", "str", "", "OCIO colour space of the plate. Empty: scene-linear Rec.709 for EXR, sRGB for other images and video.",
+          label="Input colour space", group="input"),
+    Param("layer", "str", "", "EXR layer holding the plate's R,G,B (e.g. 'beauty'). Empty: the default layer.", group="input"),
+    Param("missing", "choice", "error", "What to do with frames missing from the input sequence.",
+          choices=("error", "hold", "black"), label="Missing frames", group="input"),
+    Param("start_frame", "int", 1001, "Frame number given to a video file's first frame.", minimum=-100000, maximum=10000000,
+          group="input"),
+    Param("weights", "path", "", "Weights: a .safetensors file (with its .json beside it) or a bundled name. Empty: the bundled default.",
+          group="engine"),
+    Param("device", "choice", "auto", "Where the network runs; auto picks CUDA when present.", choices=("auto", "cpu", "cuda"),
+          group="engine"),
+    Param("precision", "choice", "auto", "Arithmetic on CUDA; auto is fp16. The CPU always runs fp32.",
+          choices=("auto", "fp32", "fp16", "bf16"), group="engine"),
+    Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
+          "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
+    Param("refine", "choice", "knn", "After the network, solve classical matting where the adapted trimap is unknown or "
+          "the network is unsure, with the rest as constraints: KNN matting (the default: it measures best on our validation photos and video, docs/MODEL_CARD.md) or closed-form (Levin). "
+          "'none' is the network alone, several times faster.", choices=("none", "knn", "closed-form"), group="engine"),
+    Param("refine_prior", "float", 0.0, "With --refine: how strongly the solve keeps to the network's alpha (0: not at all).",
+          minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),
+    Param("max_megapixels", "float", 0.0, "Frames larger than this are matted in overlapping tiles. 0: 2.5 on the CPU, 9 on CUDA.",
+          minimum=0.0, maximum=1000.0, label="Max megapixels", group="engine"),
+    Param("write", "multi", "alpha", "Outputs, comma separated: alpha (always), trimap (the adapted trimap), fg (clean "
+          "un-premultiplied foreground), rgba (premultiplied plate with the new alpha).",
+          choices=("alpha", "trimap", "fg", "rgba"), label="Outputs", group="output"),
+    Param("alpha_channel", "str", "A", "Name of the matte channel in the output, e.g. A or matte.A.", group="output"),
+    Param("layout", "choice", "alpha", "Output channels: the matte alone, or the plate's RGB with it, straight or premultiplied.",
+          choices=("alpha", "rgba", "rgba-premult"), label="Output layout", group="output"),
+    Param("compression", "choice", "zip", "EXR compression of the output.",
+          choices=("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"), group="output"),
+    Param("resume", "bool", False, "Skip frames already rendered (and valid) and continue propagation from the last one.",
+          group="run"),
+    Param("on_error", "choice", "stop", "A corrupt input frame stops the render (earlier frames are kept), or is skipped.",
+          choices=("stop", "skip"), label="On a bad frame", group="run"),
+    Param("progress", "choice", "bar", "Progress display: a bar on the terminal, JSON lines on stdout (for hosts and "
+          "farms), or none.", choices=("bar", "json", "none"), group="run"),
+)
+
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def problem(name: str, value: Any) -> str | None:
+    """Why `value` is not allowed for the parameter `name`, in one line; None when it is."""
+    p = BY_NAME[name]
+    if p.kind == "choice" and value not in p.choices:
+        return f"{p.flag} must be one of {', '.join(p.choices)}, not {value!r}"
+    if p.kind == "multi":
+        items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+        unknown = sorted({v for v in items if v} - set(p.choices))
+        if unknown:
+            return f"{p.flag} takes {', '.join(p.choices)}; not {', '.join(unknown)}"
+    if p.kind in ("int", "float") and value is not None:
+        if (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum):
+            return f"{p.flag} must be between {p.minimum} and {p.maximum}, not {value}"
+    return None
+
+
+def check(values: dict[str, Any], error: type[Exception] = ValueError) -> None:
+    """Raise `error` with the first problem among `values` (param name -> value); the core passes InputError."""
+    for name, value in values.items():
+        message = problem(name, value)
+        if message:
+            raise error(message)
+
+
+def to_cli_args(values: dict[str, Any]) -> list[str]:
+    """CLI arguments for `values` (param name -> value), leaving out values equal to the default."""
+    args: list[str] = []
+    for name, value in values.items():
+        param = BY_NAME[name]
+        if value == param.default or value is None:
+            continue
+        if param.kind == "bool":
+            args.append(param.flag if value else "--no-" + param.flag[2:])
+        elif param.kind == "paths":
+            for item in value:
+                args += [param.flag, str(item)]
+        elif param.kind == "multi" and not isinstance(value, str):
+            args += [param.flag, ",".join(value)]
+        else:
+            args += [param.flag, str(value)]
+    return args

@@ -1,0 +1,140 @@
+"""Training and validation data: a config's data sets paired into items (scoring.items), foreground
+colours estimated once and cached, and a Dataset whose every sample is reproducible from (seed, epoch, index)."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from adamatte.errors import InputError
+from adamatte.io.image import read_matte, write_image
+from adamatte.matting.foreground import estimate_foreground
+from adamatte.scoring.items import Item, pair_items, read_rgb
+from adamatte.train.config import DataSet, TrainConfig
+from adamatte.train.transforms import to_tensors
+
+
+def pair_files(cfg: TrainConfig, ds: DataSet) -> list[Item]:
+    """The items of one data set, keys filtered by its `only` / `exclude` lists."""
+    items = pair_items(cfg.resolve(ds.image if ds.layout == "merged" else ds.foreground), cfg.resolve(ds.alpha),
+                       tuple(cfg.resolve(t) for t in ds.trimaps), layout=ds.layout, only=ds.only, exclude=ds.exclude)
+    if ds.fg_names and ds.bg_names:
+        return _composition_order(cfg, ds, {i.key: i for i in items})
+    return items
+
+
+def _composition_order(cfg: TrainConfig, ds: DataSet, by_name: dict[str, Item]) -> list[Item]:
+    """DIM's order: line i of fg_names is composited over line i of bg_names."""
+    def lines(path: str) -> list[str]:
+        with open(cfg.resolve(path)) as fh:
+            return [line.strip() for line in fh if line.strip()]
+
+    fg_names, bg_names = lines(ds.fg_names), lines(ds.bg_names)
+    if len(bg_names) % max(len(fg_names), 1):
+        raise InputError("bg_names must hold a whole number of backgrounds per foreground line", path=cfg.resolve(ds.bg_names))
+    per_fg = len(bg_names) // len(fg_names)
+    if not cfg.backgrounds:
+        raise InputError("a composition order needs the config's backgrounds folder", path=cfg.resolve(ds.bg_names))
+    bg_folder = os.path.dirname(cfg.resolve(cfg.backgrounds[0]))
+    items = []
+    for i, bg_name in enumerate(bg_names):
+        fg_key = os.path.splitext(fg_names[i // per_fg])[0]
+        if fg_key not in by_name:
+            raise InputError(f"foreground {fg_names[i // per_fg]!r} of the composition order is not in the data", path=cfg.resolve(ds.fg_names))
+        items.append(Item(**{**by_name[fg_key].__dict__, "background": os.path.join(bg_folder, bg_name)}))
+    return items
+
+
+class ForegroundCache:
+    """Estimated foreground and background of composites, computed once, stored as 16-bit PNG."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def _paths(self, item: Item) -> tuple[str, str]:
+        stat = os.stat(item.image)
+        key = hashlib.sha1(f"{os.path.abspath(item.image)}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        return os.path.join(self.folder, f"{key}_fg.png"), os.path.join(self.folder, f"{key}_bg.png")
+
+    def ensure(self, item: Item) -> None:
+        fg_path, bg_path = self._paths(item)
+        if os.path.isfile(fg_path) and os.path.isfile(bg_path):
+            return
+        fg, bg = estimate_foreground(read_rgb(item.image), read_matte(item.alpha))
+        write_image(bg_path, bg, ["R", "G", "B"])
+        write_image(fg_path, fg, ["R", "G", "B"])
+
+    def load(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+        self.ensure(item)
+        fg_path, bg_path = self._paths(item)
+        return read_rgb(fg_path), read_rgb(bg_path)
+
+
+class MattingDataset(torch.utils.data.Dataset):
+    """Training samples: a foreground with alpha over a background, through `transforms`.
+
+    Backgrounds are drawn from `backgrounds` photos, from other items' images, or (for
+    composites) the item's own estimated background, which reproduces the original photo.
+    """
+
+    def __init__(self, cfg: TrainConfig, transforms: list, *, show_progress: bool = True):
+        self.cfg = cfg
+        self.transforms = transforms
+        self.items: list[Item] = []
+        for ds in cfg.train:
+            self.items += pair_files(cfg, ds) * max(ds.repeat, 1)
+        if not self.items:
+            raise InputError("the training config names no training data")
+        self.backgrounds = sorted(p for pattern in cfg.backgrounds for p in glob.glob(cfg.resolve(pattern)))
+        self.cache = ForegroundCache(os.path.join(cfg.run_dir, "fg_cache"))
+        self.epoch = 0
+        unique = {item.image: item for item in self.items if item.image}
+        for item in tqdm(list(unique.values()), desc="estimating foregrounds", disable=not show_progress, leave=False):
+            self.cache.ensure(item)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _background(self, index: int, rng: np.random.Generator, own: np.ndarray | None) -> tuple[np.ndarray, bool]:
+        if self.items[index].background:
+            return read_rgb(self.items[index].background), False
+        choice = rng.random()
+        if own is not None and choice < 0.2:
+            return own, True
+        if self.backgrounds and choice < 0.6:
+            return read_rgb(self.backgrounds[rng.integers(len(self.backgrounds))]), False
+        other = self.items[(index + 1 + rng.integers(len(self.items) - 1)) % len(self.items)] if len(self.items) > 1 else self.items[index]
+        return read_rgb(other.image or other.foreground), False
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.cfg.seed, self.epoch, index])
+        item = self.items[index]
+        if item.image:
+            fg, own_bg = self.cache.load(item)
+        else:
+            fg, own_bg = read_rgb(item.foreground), None
+        bg, aligned = self._background(index, rng, own_bg)
+        sample = {"fg": fg, "alpha": read_matte(item.alpha), "bg": bg, "spatial": ["fg", "alpha"] + (["bg"] if aligned else [])}
+        for transform in self.transforms:
+            sample = transform(sample, rng)
+        return to_tensors(sample)
+
+
+def validation_items(cfg: TrainConfig) -> list[Item]:
+    """The held-out items, each with its trimaps, never trained on."""
+    if cfg.validation is None:
+        return []
+    items = pair_files(cfg, cfg.validation)
+    trained = {os.path.abspath(i.image or i.foreground) for ds in cfg.train for i in pair_files(cfg, ds)}
+    leaked = [i.key for i in items if os.path.abspath(i.image or i.foreground) in trained]
+    if leaked:
+        raise InputError(f"validation items are also in the training data: {', '.join(leaked)}")
+    return items[: cfg.max_validation_items] if cfg.max_validation_items else items

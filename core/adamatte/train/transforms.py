@@ -1,0 +1,195 @@
+"""The training data pipeline as a list of small transforms, GCA-Matting style.
+
+A sample is a dict of numpy arrays: 'fg' (H×W×3 un-premultiplied foreground, 0-1),
+'alpha' (H×W, 0-1), 'bg' (H'×W'×3 background, 0-1) and 'spatial', the keys that geometric
+transforms must move together ('bg' joins them when it is the sample's own, aligned
+background). Each transform is called as t(sample, rng) and returns the sample.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
+
+Sample = dict
+
+
+def _warp_all(sample: Sample, fn) -> Sample:
+    for key in sample["spatial"]:
+        sample[key] = fn(sample[key])
+    return sample
+
+
+class RandomResize:
+    """Scale by a factor drawn from [lo, hi]."""
+
+    def __init__(self, lo: float = 0.75, hi: float = 1.5):
+        self.lo, self.hi = lo, hi
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        scale = rng.uniform(self.lo, self.hi)
+        h, w = sample["alpha"].shape
+        size = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+        return _warp_all(sample, lambda x: cv2.resize(x, size, interpolation=cv2.INTER_LINEAR))
+
+
+class RandomRotate:
+    """Rotate by an angle drawn from ±degrees about the centre, reflecting at the borders."""
+
+    def __init__(self, degrees: float = 45.0):
+        self.degrees = degrees
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        angle = rng.uniform(-self.degrees, self.degrees)
+        h, w = sample["alpha"].shape
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        return _warp_all(sample, lambda x: cv2.warpAffine(x, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+
+
+class RandomFlip:
+    """Mirror left-right with probability 1/2."""
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        if rng.random() < 0.5:
+            _warp_all(sample, lambda x: np.ascontiguousarray(x[:, ::-1]))
+        return sample
+
+
+class CropAroundUnknown:
+    """A square crop of a size drawn from [lo, hi] px, centred on a random unknown pixel, resized to `out`."""
+
+    def __init__(self, lo: int = 320, hi: int = 800, out: int = 320):
+        self.lo, self.hi, self.out = lo, hi, out
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        h, w = sample["alpha"].shape
+        if min(h, w) < self.out:  # too small even for the output: pad by reflection
+            pad_y, pad_x = max(self.out - h, 0), max(self.out - w, 0)
+            _warp_all(sample, lambda x: cv2.copyMakeBorder(x, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT))
+            h, w = sample["alpha"].shape
+        size = min(int(rng.integers(self.lo, self.hi + 1)), h, w)
+        alpha = sample["alpha"]
+        ys, xs = np.nonzero((alpha > 0) & (alpha < 1))
+        if len(ys):
+            i = rng.integers(len(ys))
+            cy, cx = ys[i], xs[i]
+        else:
+            cy, cx = rng.integers(h), rng.integers(w)
+        y0 = int(np.clip(cy - size // 2, 0, h - size))
+        x0 = int(np.clip(cx - size // 2, 0, w - size))
+        out = (self.out, self.out)
+        return _warp_all(sample, lambda x: cv2.resize(x[y0:y0 + size, x0:x0 + size], out, interpolation=cv2.INTER_LINEAR))
+
+
+class ColorJitter:
+    """Shift the foreground's hue and scale its saturation and value, as GCA-Matting does."""
+
+    def __init__(self, hue: float = 0.05, saturation: float = 0.3, value: float = 0.3):
+        self.hue, self.saturation, self.value = hue, saturation, value
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        hsv = cv2.cvtColor(sample["fg"].astype(np.float32), cv2.COLOR_RGB2HSV)  # H in degrees
+        hsv[..., 0] = (hsv[..., 0] + 360.0 * rng.uniform(-self.hue, self.hue)) % 360.0
+        hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1 - self.saturation, 1 + self.saturation), 0, 1)
+        hsv[..., 2] = np.clip(hsv[..., 2] * rng.uniform(1 - self.value, 1 + self.value), 0, 1)
+        sample["fg"] = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        return sample
+
+
+class Composite:
+    """image = α·fg + (1-α)·bg; an unaligned background is first cropped and resized to fit."""
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        h, w = sample["alpha"].shape
+        bg = sample["bg"]
+        if "bg" not in sample["spatial"]:
+            bh, bw = bg.shape[:2]
+            scale = max(h / bh, w / bw) * rng.uniform(1.0, 1.5)
+            bg = cv2.resize(bg, (max(int(np.ceil(bw * scale)), w), max(int(np.ceil(bh * scale)), h)), interpolation=cv2.INTER_LINEAR)
+            y0, x0 = rng.integers(bg.shape[0] - h + 1), rng.integers(bg.shape[1] - w + 1)
+            bg = bg[y0:y0 + h, x0:x0 + w]
+            if rng.random() < 0.5:
+                bg = bg[:, ::-1]
+        a = sample["alpha"][..., None]
+        sample["image"] = np.clip(a * sample["fg"] + (1 - a) * bg, 0, 1).astype(np.float32)
+        return sample
+
+
+class MakeTrimap:
+    """Training trimap from ground truth, of a kind drawn per sample; also sets 'labels', T_opt.
+
+    Users hand the network every width of band, so training shows it all of them:
+    - 'tight': T_opt's unknown region dilated by 0-3 px, as DIM's test trimaps are, so the
+      T-decoder learns that a tight band is already right;
+    - 'erode': each side eroded by a 3×3 ellipse 1-`max_iterations` times (the paper's);
+    - 'coarse': a band 1.5-4× T_opt's unknown area, to be narrowed;
+    - 'blobby': a band whose width wanders 1-40 px along the edge, like a hand-painted one.
+    Every kind covers T_opt's unknown region. Labels: 0 where alpha is 0, 2 where it is 1, 1 elsewhere.
+    """
+
+    KINDS = ("tight", "erode", "coarse", "blobby")
+
+    def __init__(self, max_iterations: int = 25, mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)):
+        self.max_iterations = max_iterations
+        self.mix = np.asarray(mix, np.float64) / np.sum(mix)
+        self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+    def _erode(self, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        fg = (alpha >= 1.0).astype(np.uint8)
+        bg = (alpha <= 0.0).astype(np.uint8)
+        # iterations by keyword: passed by position it would be taken as `dst`
+        fg = cv2.erode(fg, self.kernel, iterations=int(rng.integers(1, self.max_iterations + 1)))
+        bg = cv2.erode(bg, self.kernel, iterations=int(rng.integers(1, self.max_iterations + 1)))
+        return (fg == 0) & (bg == 0)
+
+    @staticmethod
+    def _widen(alpha: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+        """T_opt's unknown region grown by a distance threshold of the given kind (H×W bool)."""
+        unknown = (alpha > 0) & (alpha < 1)
+        if not unknown.any():
+            return unknown
+        # distance (px) of every pixel to the nearest unknown pixel of T_opt
+        dist = cv2.distanceTransform((~unknown).astype(np.uint8), cv2.DIST_L2, 5)
+        if kind == "tight":
+            return dist <= rng.integers(0, 4)
+        if kind == "coarse":
+            target = min(int(unknown.sum() * rng.uniform(1.5, 4.0)), dist.size)
+            return dist <= np.partition(dist.ravel(), target - 1)[target - 1]
+        h, w = alpha.shape  # blobby: a smooth random width field
+        field = cv2.resize(rng.random((max(h // 48, 2), max(w // 48, 2))).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        return dist <= 1.0 + 39.0 * np.clip(field, 0, 1) ** 2
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        alpha = sample["alpha"]
+        kind = self.KINDS[int(rng.choice(len(self.KINDS), p=self.mix))]
+        band = self._erode(alpha, rng) if kind == "erode" else self._widen(alpha, kind, rng)
+        trimap = np.where(alpha >= 0.5, 1.0, 0.0).astype(np.float32)
+        trimap[band] = 0.5
+        labels = np.full(alpha.shape, UNKNOWN, np.int64)
+        labels[alpha <= 0.0] = BACKGROUND
+        labels[alpha >= 1.0] = FOREGROUND
+        sample["trimap"], sample["labels"] = trimap, labels
+        return sample
+
+
+def to_tensors(sample: Sample) -> dict[str, torch.Tensor]:
+    """The network's inputs and targets: image 3×H×W, trimap 1×H×W, alpha 1×H×W, labels H×W (int64)."""
+    return {
+        "image": torch.from_numpy(np.ascontiguousarray(sample["image"].transpose(2, 0, 1))),
+        "trimap": torch.from_numpy(sample["trimap"])[None],
+        "alpha": torch.from_numpy(np.ascontiguousarray(sample["alpha"], dtype=np.float32))[None],
+        "labels": torch.from_numpy(sample["labels"]),
+    }
+
+
+def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, resize=(0.75, 1.5), degrees: float = 45.0,
+                   trimap_mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)) -> list:
+    """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite,
+    trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`)."""
+    return [
+        RandomResize(*resize), RandomRotate(degrees), RandomFlip(), CropAroundUnknown(crop_min, crop_max, crop),
+        ColorJitter(), Composite(), MakeTrimap(mix=trimap_mix),
+    ]

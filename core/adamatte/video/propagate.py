@@ -1,0 +1,166 @@
+"""Trimap propagation: frame t's adapted trimap, carried to frame t+1 along optical flow.
+
+The labels are pushed forward along DIS optical flow (OpenCV), so a moving foreground takes its
+labels with it and the background it reveals is background, not a copy of where the
+foreground was. The unknown band is then widened: by a base margin everywhere along the
+boundary, and somewhat further where the flow is unsure of itself (forward and backward flow
+disagree). Without usable flow, the fallback is a plain dilation of the unknown band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, labels_to_trimap
+from adamatte.video.keyframes import Keyframes
+
+FLOW_MAX_WIDTH = 960  # flow is computed at most this wide; trimaps need no finer motion
+
+
+def _grey(image: np.ndarray, scale: float) -> np.ndarray:
+    grey = cv2.cvtColor((np.clip(image, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    if scale != 1.0:
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return grey
+
+
+def optical_flow(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward (first→second) and backward (second→first) DIS flow, H×W×2 in full-resolution pixels."""
+    h, w = first.shape[:2]
+    if min(h, w) < 16:  # too small for DIS patches: no measurable motion
+        zero = np.zeros((h, w, 2), np.float32)
+        return zero, zero
+    scale = min(1.0, FLOW_MAX_WIDTH / w)
+    a, b = _grey(first, scale), _grey(second, scale)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    forward, backward = dis.calc(a, b, None), dis.calc(b, a, None)
+    if scale != 1.0:
+        forward = cv2.resize(forward, (w, h), interpolation=cv2.INTER_LINEAR) / scale
+        backward = cv2.resize(backward, (w, h), interpolation=cv2.INTER_LINEAR) / scale
+    return forward, backward
+
+
+@dataclass(frozen=True)
+class Motion:
+    """The motion from frame t to t+1 and how far to trust it; needs no labels, so the renderer
+    measures it on its read-ahead thread while the network works on the frame before."""
+
+    forward: np.ndarray  # H×W×2 flow t -> t+1, full-resolution pixels
+    backward: np.ndarray  # H×W×2 flow t+1 -> t
+    unsure: np.ndarray  # H×W bool, in frame t+1: forward and backward flow disagree
+    unsure_before: np.ndarray  # H×W bool, the same check from frame t's side
+    spread: float  # px: 99th percentile of motion plus of disagreement
+
+
+def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
+    """Flow between two H×W×3 working-space frames (t, t+1), with its forward-backward check."""
+    forward, backward = optical_flow(previous, current)
+    h, w = forward.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+
+    def round_trip(flow: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Following `flow` then `back` should return home: (error, motion, unsure) per pixel."""
+        there = cv2.remap(back, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = np.hypot(flow[..., 0] + there[..., 0], flow[..., 1] + there[..., 1])
+        motion = np.hypot(flow[..., 0], flow[..., 1])
+        return error, motion, error > 1.0 + 0.1 * motion
+
+    error, motion, unsure = round_trip(backward, forward)
+    unsure_before = round_trip(forward, backward)[2]
+    spread = float(np.percentile(motion, 99) + np.percentile(error, 99))
+    return Motion(forward, backward, unsure, unsure_before, spread)
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, margin: int = 4, max_extra: int = 8) -> np.ndarray:
+    """Next frame's input trimap from this frame's adapted labels.
+
+    labels: H×W uint8 {0 bg, 1 unknown, 2 fg} of frame t. motion: measure_motion(frame t,
+    frame t+1), or None for no flow (a fixed dilation). Returns H×W float32 {0, 0.5, 1}.
+    """
+    h, w = labels.shape
+    if motion is None:
+        return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin)
+    # foreground whose own flow fails the check (its edge, smeared by the flow's smoothness) lands
+    # as unknown: carried as foreground it would trail behind the object, frame after frame
+    carried = np.where(motion.unsure_before & (labels == FOREGROUND), UNKNOWN, labels).astype(np.uint8)
+    pushed = splat_labels(carried, motion.forward)
+    landed = pushed != NOTHING
+    # Where nothing of frame t landed and the flow is inconsistent, background has been revealed
+    # behind a moving foreground: pulling labels back along the (static) background flow would
+    # drag the foreground's old position along, so those pixels are background. Elsewhere
+    # (the frame's edge, a stretched region) the labels are pulled back along the flow.
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    pulled = cv2.remap(labels, xs + motion.backward[..., 0], ys + motion.backward[..., 1], cv2.INTER_NEAREST,
+                       borderMode=cv2.BORDER_REPLICATE)
+    warped = np.where(landed, pushed, np.where(motion.unsure, BACKGROUND, pulled)).astype(np.uint8)
+    extra = int(np.clip(np.ceil(motion.spread), margin, max_extra))
+    return _widen(warped, motion.unsure & landed, margin, extra)
+
+
+NOTHING = 255  # splat_labels' value where no pixel of frame t landed
+
+
+def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Frame t's labels pushed along forward flow into frame t+1, each to its nearest pixel.
+
+    labels: H×W uint8 {0, 1, 2}. forward: H×W×2 flow t→t+1 in pixels. Where several land on
+    one pixel the highest label wins (foreground is in front); one-pixel holes (the rounding
+    of a stretching flow) take their neighbours' label; elsewhere where nothing landed
+    (revealed background, the frame's edge) the result is NOTHING.
+    """
+    h, w = labels.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    tx, ty = np.rint(xs + forward[..., 0]).astype(np.int64), np.rint(ys + forward[..., 1]).astype(np.int64)
+    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    target, source = (ty * w + tx)[inside], labels[inside]
+    out = np.full(h * w, NOTHING, np.uint8)
+    for label in (BACKGROUND, UNKNOWN, FOREGROUND):  # in this order, so the highest label wins
+        out[target[source == label]] = label
+    out = out.reshape(h, w)
+    hole = out == NOTHING
+    landed = (~hole).astype(np.uint8)
+    # a hole whose two horizontal or two vertical neighbours both landed (kernel zeros are ignored)
+    def both_sides(kernel: list) -> np.ndarray:
+        return cv2.erode(landed, np.array(kernel, np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+
+    pinhole = hole & ((both_sides([[1, 0, 1]]) | both_sides([[1], [0], [1]])) > 0)
+    if pinhole.any():
+        around = cv2.dilate(np.where(hole, 0, out + 1).astype(np.uint8), np.ones((3, 3), np.uint8)) - 1
+        out[pinhole] = around[pinhole]
+    return out
+
+
+def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> np.ndarray:
+    """Unknown band = old unknown ∪ fg/bg boundary, grown by `margin`, and by `extra` where unsure."""
+    unknown = (labels == UNKNOWN).astype(np.uint8)
+    fg = (labels == FOREGROUND).astype(np.uint8)
+    bg = (labels == BACKGROUND).astype(np.uint8)
+    boundary = cv2.dilate(fg, _disk(1)) & cv2.dilate(bg, _disk(1))
+    band = cv2.dilate(unknown | boundary, _disk(margin))
+    if unsure.any():
+        band |= cv2.dilate(band, _disk(extra)) & cv2.dilate(unsure.astype(np.uint8), _disk(2))
+    out = labels.copy()
+    out[band == 1] = UNKNOWN
+    return labels_to_trimap(out)
+
+
+def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_labels: np.ndarray | None,
+                 motion: Motion | None) -> np.ndarray:
+    """The trimap the network is given on `frame` (H×W float32 {0, 0.5, 1}): the user's on a keyframe,
+    else the previous frame's adapted labels (H×W uint8) carried along `motion` (or dilated without it).
+
+    image: H×W×3 working-space frame, for its size. The render, the demo's contact sheet and the
+    benchmarks all call this, so what they show is what the network saw.
+    """
+    if frame in keyframes:
+        return keyframes.load(frame, image.shape[:2])
+    if prev_labels is None:
+        raise ValueError(f"frame {frame} is no keyframe and has no previous labels to propagate")
+    return propagate_trimap(prev_labels, motion)

@@ -1,0 +1,153 @@
+"""`adamatte render`: the loop that turns a render plan into a matte sequence.
+
+    request = RenderRequest(input="plate.####.exr", output="matte.####.exr", trimap=["key.png"])
+    render(request)
+
+The request is checked and planned in video.plan; here each frame is read (ahead), given its
+input trimap (video.propagate.input_trimap), matted, watched for drift and written (behind).
+Frame t+1's input trimap is frame t's *adapted* trimap carried along optical flow; a user
+trimap on a keyframe replaces it and resets drift. Every finished frame leaves its adapted
+trimap in a sidecar (video.state), so --resume and chunked farm renders (which warm up from
+the nearest keyframe) reproduce one sequential run exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from adamatte.errors import AdamatteError, RenderCancelled
+from adamatte.io.pipeline import ReadAhead, WriteBehind
+from adamatte.io.source import Frame
+from adamatte.matting.engine import MatteResult, MattingEngine
+from adamatte.matting.foreground import estimate_foreground
+from adamatte.matting.trimap import write_labels
+from adamatte.model.weights import weights_metadata
+from adamatte.video.drift import DriftGuard
+from adamatte.video.plan import RenderPlan, RenderRequest
+from adamatte.video.progress import Progress
+from adamatte.video.propagate import input_trimap, measure_motion
+from adamatte.video.state import resume_point, sidecar_path
+
+
+@dataclass
+class RenderSummary:
+    written: list[int]
+    skipped: list[int]
+    warnings: list[str]
+    seconds: float
+    model_seconds: float
+
+
+class Renderer:
+    """One render: validated up front, then run frame by frame."""
+
+    def __init__(self, request: RenderRequest, *, engine: MattingEngine | None = None):
+        self.request = request
+        self.plan = RenderPlan.from_request(request)
+        self.source, self.write_frames, self.keyframes, self.chain = (self.plan.source, self.plan.write_frames,
+                                                                      self.plan.keyframes, self.plan.chain)
+        self.engine = engine or MattingEngine.from_params(request)
+        self.sinks = self.plan.sinks(weights_metadata(self.engine.weights_info))
+
+    def _clean_foreground(self, result: MatteResult, plate: Frame) -> Frame | None:
+        """The plate with its colours replaced by the clean foreground, when --write asks for fg."""
+        if "fg" not in self.sinks:
+            return None
+        scale = max(float(plate.plate.max()), 1.0)  # the estimator works in 0-1; linear plates may exceed it
+        fg, _ = estimate_foreground(np.clip(plate.plate, 0, None) / scale, result.alpha)
+        return dataclasses.replace(plate, plate=fg * scale)
+
+    def _write(self, frame: int, result: MatteResult, plate: Frame, fg: Frame | None, origin: str, progress: Progress,
+               started: float, total: int) -> None:
+        """On the writer thread: files only, no compute."""
+        meta = {"adamatte:trimap_source": origin}
+        for name, sink in self.sinks.items():
+            values = result.trimap if name == "trimap" else result.alpha
+            sink.write(frame, values, fg if name == "fg" else plate, meta)
+        # the sidecar last: its presence marks the frame complete
+        write_labels(sidecar_path(self.sinks["alpha"], frame), result.labels)
+        progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
+
+    def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:
+        r = self.request
+        progress = progress or Progress(r.progress)
+        chain, prev_labels, prev_frame = resume_point(self.sinks, self.chain, self.write_frames) if r.resume else (self.chain, None, None)
+        prev_image = self.source.read(prev_frame).rgb if prev_frame is not None else None
+        write_set = set(self.write_frames)
+        to_write = [f for f in chain if f in write_set]
+        progress.start(len(to_write), first=self.write_frames[0], last=self.write_frames[-1], output=self.sinks["alpha"].spec,
+                       resumed_after=prev_frame, warmup=len(chain) - len(to_write))
+        guard, written, skipped, warnings = DriftGuard(), [], [], []
+        started, model_seconds, source_key = time.perf_counter(), 0.0, None
+
+        flow = r.propagation == "flow"
+        last_read = {"image": prev_image}
+
+        def read(frame: int) -> tuple[Frame, tuple | None] | AdamatteError:
+            """Runs ahead on the reader thread: the plate, and its motion from the last good frame."""
+            try:
+                plate = self.source.read(frame)
+            except AdamatteError as exc:  # decided below, at this frame's turn
+                return exc
+            motion = None
+            if flow and frame not in self.keyframes and last_read["image"] is not None:
+                motion = measure_motion(last_read["image"], plate.rgb)
+            last_read["image"] = plate.rgb
+            return plate, motion
+
+        writer = WriteBehind()
+        reader = ReadAhead(read, chain)
+        try:
+            for frame, item in reader:
+                if cancel is not None and cancel.is_set():
+                    raise RenderCancelled("render cancelled", frame=frame)
+                if isinstance(item, AdamatteError):
+                    if r.on_error == "stop" or frame in self.keyframes:
+                        raise item
+                    skipped.append(frame)
+                    progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
+                    continue
+                plate, motion = item
+                t0 = time.perf_counter()
+                is_key = frame in self.keyframes
+                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion)
+                if is_key:
+                    source_key, origin = frame, f"keyframe {frame}"
+                else:
+                    origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
+                result = self.engine.matte(plate.rgb, trimap)
+                model_seconds += result.timings["total"]
+                warning = guard.observe(frame, result.labels, is_key)
+                if warning is not None:
+                    warnings.append(str(warning))
+                    progress.warning(frame, str(warning))
+                if frame in write_set:
+                    writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
+                                  len(to_write))
+                    written.append(frame)
+                prev_labels = result.labels
+        except KeyboardInterrupt:
+            if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            raise
+        finally:
+            reader.close()
+            writer.close()  # frames already handed over are finished, whole, before we leave
+            for sink in self.sinks.values():
+                sink.close()
+            self.source.close()
+        seconds = time.perf_counter() - started
+        progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
+        return RenderSummary(written, skipped, warnings, seconds, model_seconds)
+
+
+def render(request: RenderRequest, *, engine: MattingEngine | None = None, progress: Progress | None = None,
+           cancel: threading.Event | None = None) -> RenderSummary:
+    """Validate `request`, then render it; raises AdamatteError (with an exit code) on bad input."""
+    return Renderer(request, engine=engine).run(progress, cancel)
