@@ -1,16 +1,23 @@
-"""Video matting against per-frame closed-form matting, on a clip with exact ground truth.
+"""Video matting on clips with exact ground truth and on real footage, every row in one run.
 
-A held-out alphamatting.com foreground (its colours estimated, never trained on) moves along a
-smooth path over the real `bedroom` clip, 960x540, 30 frames: the composite has exact ground
-truth alpha. Both methods start from the same first-frame trimap only:
-  - adamatte render: the network, trimaps propagated along optical flow, with its default
-    KNN refinement, with --refine closed-form, and with --refine none (the network alone);
-  - closed-form (pymatting) per frame, its trimap propagated from the previous alpha by erode/dilate.
-Prints MAD x1e3, dtSSD x1e2, drift (MAD of the last 5 frames / the first 5) and s/frame side by
-side, and each render's end-to-end time against its engine run alone, in a plain loop over the
-same preloaded frames (target <= 1.15x).
+Clips with ground truth (alphamatting.com foregrounds, colours estimated, composited; never the
+weights' validation items for the distractor, which is built from training foregrounds only):
+  - gt07: the held-out GT07 moves along a smooth path over the real `bedroom` clip, 960x540;
+  - distractor: the training foreground GT14 sways in front of the real `judo` footage (people in
+    the background) while a second training foreground, GT20, enters after the first frame and
+    passes behind it, crossing its band. The truth is GT14's alpha alone.
+Every render starts from a first-frame trimap only. Rows: the default render, without the
+temporal prior (--temporal 0), without the keyframe memory, with neither (the previous default),
+the network alone (--refine none), and per-frame closed-form (pymatting, its trimap propagated
+from the previous alpha by erode/dilate). Columns: MAD x1e3, dtSSD x1e2, drift (MAD of the last
+5 frames / the first 5), leak % (alpha farther than 16 px from the true matte, as a share of its
+mass; mean, last frame, worst frame) and s/frame.
 
-    python benchmarks/video.py [--weights lite] [--frames 30] [--skip-closed-form]
+Real footage without ground truth (`judo`, from its first-frame mask): the foreground area per
+frame against the keyframe's, and the drift warnings raised, for the default and the previous
+default; --sheet writes their contact sheets.
+
+    python benchmarks/video.py [--weights lite] [--clips gt07,distractor,judo] [--skip-closed-form] [--sheet DIR]
 """
 
 from __future__ import annotations
@@ -26,9 +33,12 @@ import numpy as np
 from adamatte.io import read_image, read_matte, write_image
 from adamatte.matting.foreground import estimate_foreground
 from adamatte.scoring.evaluate_video import clip_means, score_sequence
+from adamatte.demo import build_plate, clip_dir, contact_sheet
+from adamatte.matting.trimap import FOREGROUND, read_labels
+from adamatte.video.plan import RenderRequest
 from adamatte.video.progress import Progress
-from adamatte.video.propagate import measure_motion, propagate_trimap
-from adamatte.video.render import Renderer, RenderRequest, read_labels, sidecar_path
+from adamatte.video.render import Renderer
+from adamatte.video.state import sidecar_path
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 W, H = 960, 540
@@ -44,39 +54,90 @@ def band_trimap(alpha: np.ndarray, radius: int = 10) -> np.ndarray:
     return trimap
 
 
-def make_clip(folder: str, frames: int, item: str) -> dict[int, np.ndarray]:
-    """Writes plate.####.png and the first frame's trimap key.png; returns the exact alpha per frame."""
+def _foreground(item: str, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """An alphamatting.com item's estimated clean foreground and alpha, scaled to `height` px."""
     image = read_image(os.path.join(SHARED, "alphamatting_train", "input", f"{item}.png"))[0][..., :3]
     alpha = read_matte(os.path.join(SHARED, "alphamatting_train", "alpha", f"{item}.png"))
     fg, _ = estimate_foreground(image, alpha)
-    scale = 0.8 * H / fg.shape[0]
-    fg = cv2.resize(fg, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    alpha = cv2.resize(alpha, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    scale = height / fg.shape[0]
+    return (cv2.resize(fg, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA),
+            cv2.resize(alpha, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+
+
+def _place(fg: np.ndarray, alpha: np.ndarray, x: int, y: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """fg and alpha pasted into a frame of `size` (W, H) at (x, y), clipped at its edges."""
+    w, h = size
+    a, f = np.zeros((h, w), np.float32), np.zeros((h, w, 3), np.float32)
+    fh, fw = alpha.shape
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + fw, w), min(y + fh, h)
+    if x1 > x0 and y1 > y0:
+        a[y0:y1, x0:x1] = alpha[y0 - y:y1 - y, x0 - x:x1 - x]
+        f[y0:y1, x0:x1] = fg[y0 - y:y1 - y, x0 - x:x1 - x]
+    return f, a
+
+
+def _write_clip(folder: str, plates: list[np.ndarray], truth: list[np.ndarray]) -> dict[int, np.ndarray]:
+    for i, plate in enumerate(plates):
+        write_image(os.path.join(folder, f"plate.{1001 + i}.png"), plate, ["R", "G", "B"], pixel_type="uint8")
+    write_image(os.path.join(folder, "key.png"), band_trimap(truth[0]), ["Y"], pixel_type="uint8")
+    return {1001 + i: a for i, a in enumerate(truth)}
+
+
+def make_gt07_clip(folder: str, frames: int, item: str = "GT07") -> dict[int, np.ndarray]:
+    """`item` eases across the bedroom clip (960x540); writes plate.####.png and key.png, returns the truth."""
+    fg, alpha = _foreground(item, int(0.8 * H))
     fh, fw = alpha.shape
     backgrounds = sorted(os.listdir(os.path.join(SHARED, "video", "bedroom", "frames")))
-    truth = {}
+    plates, truth = [], []
     for i in range(frames):
         bg = cv2.resize(read_image(os.path.join(SHARED, "video", "bedroom", "frames", backgrounds[i]))[0][..., :3], (W, H))
         x = int(40 + (W - fw - 80) * (0.5 - 0.5 * np.cos(np.pi * i / max(frames - 1, 1))))  # eases across the frame
         y = int((H - fh) / 2 + 20 * np.sin(2 * np.pi * i / frames))
-        a = np.zeros((H, W), np.float32)
-        f = np.zeros((H, W, 3), np.float32)
-        a[y:y + fh, x:x + fw], f[y:y + fh, x:x + fw] = alpha, fg
-        plate = a[..., None] * f + (1 - a[..., None]) * bg
-        write_image(os.path.join(folder, f"plate.{1001 + i}.png"), plate, ["R", "G", "B"], pixel_type="uint8")
-        truth[1001 + i] = a
-    write_image(os.path.join(folder, "key.png"), band_trimap(truth[1001]), ["Y"], pixel_type="uint8")
-    return truth
+        f, a = _place(fg, alpha, x, y, (W, H))
+        plates.append(a[..., None] * f + (1 - a[..., None]) * bg)
+        truth.append(a)
+    return _write_clip(folder, plates, truth)
 
 
-def render_clip(folder: str, refine: str, weights: str) -> tuple[Renderer, float]:
-    """Renders make_clip's plates from its key.png into out-REFINE/; the renderer and its seconds."""
-    request = RenderRequest(input=os.path.join(folder, "plate.####.png"),
-                            output=os.path.join(folder, f"out-{refine}", "matte.####.exr"),
-                            trimap=[os.path.join(folder, "key.png") + "@1001"], weights=weights, refine=refine,
-                            progress="none")
+def make_distractor_clip(folder: str, frames: int) -> dict[int, np.ndarray]:
+    """GT14 sways in front of the judo footage (854x480, played back and forth) while GT20 enters from
+    the right after frame 1 and passes behind it; the truth is GT14's alpha alone."""
+    names = sorted(os.listdir(os.path.join(SHARED, "video", "judo", "frames")))
+    order = names + names[-2:0:-1]  # back and forth
+    first = read_image(os.path.join(SHARED, "video", "judo", "frames", names[0]))[0]
+    size = (first.shape[1], first.shape[0])
+    subject, subject_alpha = _foreground("GT14", int(0.75 * size[1]))
+    other, other_alpha = _foreground("GT20", int(0.45 * size[1]))
+    plates, truth = [], []
+    for i in range(frames):
+        bg = read_image(os.path.join(SHARED, "video", "judo", "frames", order[i % len(order)]))[0][..., :3]
+        sx = int(size[0] * 0.3 + 30 * np.sin(2 * np.pi * i / 16))  # sways
+        f1, a1 = _place(subject, subject_alpha, sx, size[1] - subject_alpha.shape[0], size)
+        ox = size[0] + 10 - int((i - 1) * (size[0] * 0.9) / max(frames - 2, 1)) if i >= 1 else 10 * size[0]
+        f2, a2 = _place(other, other_alpha, ox, int(size[1] * 0.3), size)
+        behind = a2[..., None] * f2 + (1 - a2[..., None]) * bg
+        plates.append(a1[..., None] * f1 + (1 - a1[..., None]) * behind)
+        truth.append(a1)
+    return _write_clip(folder, plates, truth)
+
+
+METHODS = (  # (row, render settings), the default first
+    ("default", {}),
+    ("--temporal 0", {"temporal": 0.0}),
+    ("--no-keyframe-memory", {"keyframe_memory": False}),
+    ("neither (previous default)", {"keyframe_memory": False, "temporal": 0.0}),
+    ("--refine none", {"refine": "none"}),
+)
+
+
+def render_clip(folder: str, name: str, settings: dict, weights: str, trimap: str = "key.png@1001") -> tuple[Renderer, float, list[str]]:
+    """Renders the plates in FOLDER into out-NAME/ with SETTINGS; the renderer, its seconds and its warnings."""
+    path, _, frame = trimap.rpartition("@")
+    request = RenderRequest(input=os.path.join(folder, "plate.####.png"), output=os.path.join(folder, f"out-{name}", "matte.####.exr"),
+                            trimap=[os.path.join(folder, path) + "@" + frame], weights=weights, progress="none", **settings)
     renderer = Renderer(request)
-    return renderer, renderer.run(Progress("none")).seconds
+    summary = renderer.run(Progress("none"))
+    return renderer, summary.seconds, summary.warnings
 
 
 def drift(rows: list[dict]) -> float:
@@ -97,64 +158,70 @@ def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np
     return out, seconds / len(truth)
 
 
-def engine_inputs(renderer: Renderer, frames: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """What the render's engine was given on each frame: (plate, input trimap), the
-    plates preloaded and each propagated trimap rebuilt from the previous frame's sidecar
-    exactly as the render built it."""
-    sink, plates = renderer.sinks["alpha"], {f: renderer.source.read(f).rgb for f in frames}
-    inputs = []
-    for f in frames:
-        if f in renderer.keyframes:
-            trimap = renderer.keyframes.load(f, plates[f].shape[:2])
-        else:
-            trimap = propagate_trimap(read_labels(sidecar_path(sink, f - 1)), measure_motion(plates[f - 1], plates[f]))
-        inputs.append((plates[f], trimap))
-    return inputs
+def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: str, closed: bool) -> list[tuple]:
+    """Every METHODS row (and per-frame closed-form) on one clip: (row, means, drift, leak stats, s/frame)."""
+    results = []
+    for row, settings in METHODS:
+        _, seconds, _ = render_clip(folder, row.split()[0].strip("-"), settings, weights)
+        rows = score_sequence({f: read_matte(os.path.join(folder, f"out-{row.split()[0].strip('-')}", f"matte.{f}.exr")) for f in truth}, truth)
+        leaks = [r["leak"] for r in rows]
+        results.append((row, clip_means(rows), drift(rows), (np.mean(leaks), leaks[-1], max(leaks)), seconds / len(truth)))
+    if closed:
+        cf, cf_seconds = closed_form(folder, truth)
+        rows = score_sequence(cf, truth)
+        leaks = [r["leak"] for r in rows]
+        results.append(("per-frame closed-form", clip_means(rows), drift(rows), (np.mean(leaks), leaks[-1], max(leaks)), cf_seconds))
+    print(f"\n{name}: {len(truth)} frames, first-frame trimap only")
+    print("| method | MAD e3 | dtSSD e2 | drift | leak % mean / last / worst | s/frame |\n| --- | --- | --- | --- | --- | --- |")
+    for row, means, d, (lm, ll, lw), s in results:
+        print(f"| {row} | {means['mad']:.2f} | {means['dtssd']:.2f} | {d:.2f} | {lm:.2f} / {ll:.2f} / {lw:.2f} | {s:.2f} |")
+    base = next(r for r in results if r[0].startswith("neither"))
+    print(f"default / previous default: MAD {results[0][1]['mad'] / base[1]['mad']:.2f}, dtSSD {results[0][1]['dtssd'] / base[1]['dtssd']:.2f}, "
+          f"s/frame {results[0][4] / base[4]:.2f}")
+    return results
 
 
-def engine_alone(renderer: Renderer, frames: list[int]) -> float:
-    """Seconds the render's engine takes on the same frames and the same input trimaps with
-    nothing else running (the inputs are rebuilt untimed)."""
-    inputs = engine_inputs(renderer, frames)
-    t0 = time.perf_counter()
-    for image, trimap in inputs:
-        renderer.engine.matte(image, trimap)
-    return time.perf_counter() - t0
+def judo_footage(folder: str, weights: str, sheet_dir: str | None) -> None:
+    """The real judo clip from its first-frame mask: foreground area per frame / the keyframe's, and warnings."""
+    plate = build_plate(os.path.join(folder, "plate"))
+    print("\njudo (real footage, no ground truth): adapted foreground area / the keyframe's, per frame; drift warnings")
+    for row, settings in (METHODS[0], METHODS[3]):
+        tag = row.split()[0].strip("-")
+        request = RenderRequest(input=plate, output=os.path.join(folder, f"out-{tag}", "judo.####.exr"),
+                                trimap=[os.path.join(clip_dir(), "mask.png") + "@1001"], band=10, write="alpha,trimap",
+                                weights=weights, progress="none", **settings)
+        renderer = Renderer(request)
+        summary = renderer.run(Progress("none"))
+        sink = renderer.sinks["alpha"]
+        areas = [float((read_labels(sidecar_path(sink, f)) == FOREGROUND).mean()) for f in renderer.write_frames]
+        print(f"{row}: " + " ".join(f"{a / areas[0]:.2f}" for a in areas) + f"; {len(summary.warnings)} warnings")
+        for warning in summary.warnings:
+            print(f"    {warning}")
+        if sheet_dir:
+            frames = renderer.write_frames
+            path = os.path.join(sheet_dir, f"judo_{tag}.png")
+            contact_sheet(request, path, [frames[0], frames[len(frames) // 2], frames[-1]], width=240)
+            print(f"    contact sheet: {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default="", help="weights file or bundled name (default: the bundled default)")
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--item", default="GT07", help="a held-out alphamatting.com item to use as the foreground")
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--clips", default="gt07,distractor,judo", help="comma list of gt07, distractor, judo")
     parser.add_argument("--skip-closed-form", action="store_true")
+    parser.add_argument("--sheet", default="", help="folder for the judo contact sheets")
     args = parser.parse_args()
     if not os.path.isdir(SHARED):
         raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
-    with tempfile.TemporaryDirectory() as tmp:
-        truth = make_clip(tmp, args.frames, args.item)
-        results = []
-        for name, refine in (("adamatte", "knn"), ("--refine c-f", "closed-form"), ("--refine none", "none")):  # the default first
-            renderer, seconds = render_clip(tmp, refine, args.weights)
-            alone = engine_alone(renderer, sorted(truth))
-            rows = score_sequence({f: read_matte(os.path.join(tmp, f"out-{refine}", f"matte.{f}.exr")) for f in truth}, truth)
-            results.append((name, clip_means(rows), drift(rows), seconds / len(truth), (seconds, alone)))
-        if not args.skip_closed_form:
-            cf, cf_seconds = closed_form(tmp, truth)
-            cf_rows = score_sequence(cf, truth)
-            results.append(("closed-form", clip_means(cf_rows), drift(cf_rows), cf_seconds, None))
-    print(f"moving ground-truth clip: {args.item} over bedroom, {W}x{H}, {args.frames} frames, first-frame trimap only")
-    print(f"{'method':<16}{'MAD e3':>9}{'dtSSD e2':>10}{'drift':>8}{'s/frame':>9}")
-    for name, means, d, s, _ in results:
-        print(f"{name:<16}{means['mad']:9.2f}{means['dtssd']:10.3f}{d:8.2f}{s:9.2f}")
-    if not args.skip_closed_form:
-        (_, ours_m, *_), (_, cf_m, *_) = results[0], results[-1]
-        print(f"ratios adamatte/closed-form: MAD {ours_m['mad'] / cf_m['mad']:.2f}, dtSSD {ours_m['dtssd'] / cf_m['dtssd']:.2f} (< 1: adamatte better)")
-    for name, *_, times in results:
-        if times is not None:  # the engine: the network, plus the refinement where it runs
-            total, alone = times
-            print(f"{name}: render end-to-end {total:.1f} s vs the engine alone on the same frames {alone:.1f} s: "
-                  f"{total / alone:.2f}x (target <= 1.15x)")
+    clips = args.clips.split(",")
+    for name, make in (("gt07", make_gt07_clip), ("distractor", make_distractor_clip)):
+        if name in clips:
+            with tempfile.TemporaryDirectory() as tmp:
+                score_clip(name, tmp, make(tmp, args.frames), args.weights, not args.skip_closed_form)
+    if "judo" in clips:
+        with tempfile.TemporaryDirectory() as tmp:
+            judo_footage(tmp, args.weights, args.sheet or None)
 
 
 if __name__ == "__main__":

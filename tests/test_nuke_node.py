@@ -15,7 +15,7 @@ from adamatte.model import AdaMatting, load_model_config  # noqa: E402
 from adamatte.model.weights import save_weights  # noqa: E402
 from adamatte_nodes import nuke_node  # noqa: E402
 from adamatte.params import PARAMS  # noqa: E402
-from adamatte_nodes.runner import ENV_PYTHON  # noqa: E402
+from adamatte_nodes.runner import ENV_PYTHON, RenderJob  # noqa: E402
 
 from synthetic import moving_clip, trimap_from_alpha  # noqa: E402
 
@@ -103,6 +103,17 @@ def test_background_render_reports_progress_and_reloads(node, tmp_path):
     with node:
         assert nuke.toNode("MatteRead")["reload"].executed == 1
     assert sorted(p.name for p in (tmp_path / "out").glob("*.exr")) == [f"matte.{f}.exr" for f in range(1001, 1007)]
+
+
+def test_drift_warnings_reach_the_artist(node, monkeypatch):
+    """The render's JSON warning events (a real child process emits them) end in one message after it."""
+    events = [{"event": "start", "frames": 2}, {"event": "frame", "frame": 1001, "done": 1, "total": 2},
+              {"event": "warning", "frame": 1002, "message": "frame 1002: foreground appeared where the flow says background "
+               "was; consider a keyframe trimap there (--trimap PATH@1002)"}, {"event": "done", "frames": 2}]
+    script = "import json\n" + "".join(f"print(json.dumps({e!r}), flush=True)\n" for e in events)
+    monkeypatch.setattr(nuke_node, "start_render", lambda n, on_event=None: RenderJob([sys.executable, "-c", script]).start())
+    nuke_node.render_in_background(node).join(60)
+    assert nuke.messages and "1 warning" in nuke.messages[-1] and "PATH@1002" in nuke.messages[-1]
 
 
 def test_cancel_stops_the_render_cleanly(node, tmp_path):

@@ -42,6 +42,13 @@ PARAMS: tuple[Param, ...] = (
           label="Band width", group="trimap"),
     Param("propagation", "choice", "flow", "How trimaps travel between keyframes: along optical flow, or (fallback) by "
           "dilation alone.", choices=("flow", "dilate"), group="trimap"),
+    Param("keyframe_memory", "bool", True, "Remember what the keyframes say the subject and its background look like: "
+          "foreground that appears where the flow says background was is kept only if it looks like the subject, and "
+          "propagated foreground near the edge that stops looking like it is re-decided (stops background creeping in).",
+          label="Keyframe memory", group="trimap"),
+    Param("temporal", "float", 0.05, "With --refine: how strongly the band solve keeps to the previous frame's matte, "
+          "carried along the optical flow where the flow is sure (less flicker). 0: each frame on its own.",
+          minimum=0.0, maximum=1.0, label="Temporal smoothing", group="trimap"),
     Param("frames", "frames", "", "Frames to render, e.g. 1001-1100, 1001-1100x2 or 1001,1005. Empty: the whole input.",
           label="Frame range", group="input"),
     Param("input_colorspace", "str", "", "OCIO colour space of the plate. Empty: scene-linear Rec.709 for EXR, sRGB for other images and video.",

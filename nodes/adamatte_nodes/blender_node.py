@@ -147,6 +147,8 @@ class ADAMATTE_OT_render_matte(bpy.types.Operator):
             done, total = self._job.progress()
             add_matte_nodes(context.scene, self._info, total)
             self.report({"INFO"}, f"AdaMatte: {total} frames matted")
+            for message in self._job.warnings()[:5]:  # drift: frames to look at, maybe to give a keyframe
+                self.report({"WARNING"}, f"AdaMatte: {message}")
             return {"FINISHED"}
         if code == 130:
             self.report({"WARNING"}, "AdaMatte: cancelled")

@@ -184,13 +184,16 @@ def render_in_background(node) -> threading.Thread:
         while job.running:
             done, total = job.progress()
             task.setProgress(int(100 * done / total) if total else 0)
-            task.setMessage(f"frame {done} of {total}")
+            warned = len(job.warnings())
+            task.setMessage(f"frame {done} of {total}" + (f", {warned} drift warnings" if warned else ""))
             if task.isCancelled():
                 job.cancel()
             time.sleep(0.2)
         del task
         if job.returncode == 0:
             nuke.executeInMainThread(reload, args=(node,))
+            if job.warnings():  # drift: the artist should look at those frames, maybe add a keyframe
+                nuke.executeInMainThread(nuke.message, args=(f"AdaMatte: {job.warning_summary()}",))
         elif job.returncode != 130:
             nuke.executeInMainThread(nuke.message, args=(f"AdaMatte failed: {job.error_message()}",))
 

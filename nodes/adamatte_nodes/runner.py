@@ -103,6 +103,18 @@ class RenderJob:
         done = max((e["done"] for e in self.events if e.get("event") == "frame"), default=0)
         return done, total
 
+    def warnings(self) -> list[str]:
+        """The render's warnings so far (drift, degenerate input), each naming its frame."""
+        return [e.get("message", "") for e in self.events if e.get("event") == "warning"]
+
+    def warning_summary(self, most: int = 3) -> str:
+        """One message for the artist: how many warnings, and the first few; empty when there were none."""
+        found = self.warnings()
+        if not found:
+            return ""
+        more = f"\n(and {len(found) - most} more)" if len(found) > most else ""
+        return f"{len(found)} warning{'s' if len(found) > 1 else ''}:\n" + "\n".join(found[:most]) + more
+
     def cancel(self) -> None:
         """Ask the render to stop (once): it finishes the frames in flight and leaves no partial file."""
         if self._proc.poll() is None and not getattr(self, "_cancelled", False):

@@ -29,8 +29,9 @@ def register(commands) -> None:
     video = commands.add_parser(
         "eval-video", help="temporal scores of a matte sequence: MAD, MSE, dtSSD, MESSDdt",
         description="Score a predicted matte sequence against ground truth, per frame and per clip: MAD x1e3 and "
-        "MSE x1e3 over the whole frame, dtSSD x1e2 (flicker the truth does not have) and MESSDdt x1e3 (error "
-        "change along the ground truth's optical flow). Frames are matched by number.",
+        "MSE x1e3 over the whole frame, dtSSD x1e2 (flicker the truth does not have), MESSDdt x1e3 (error "
+        "change along the ground truth's optical flow) and leak % (alpha farther than 16 px from the true matte, as a share of its "
+        "mass: background matted in). Frames are matched by number.",
     )
     video.add_argument("--pred", required=True, help="predicted matte sequence (pattern, member or folder)")
     video.add_argument("--gt", required=True, help="ground-truth matte sequence")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,11 +39,26 @@ REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1)}
 
 
 @dataclass
+class Guide:
+    """What a shot knows about a frame beyond its trimap (video.temporal builds it).
+
+    veto(labels) -> H×W bool: pixels of the adapted labels (H×W uint8) forced to background.
+    alpha: H×W 0-1, the previous frame's alpha carried here; weight: H×W >= 0, how strongly the
+    band solve keeps to it (0 where the flow is not to be trusted).
+    """
+
+    veto: Callable[[np.ndarray], np.ndarray] | None = None
+    alpha: np.ndarray | None = None
+    weight: np.ndarray | None = None
+
+
+@dataclass
 class MatteResult:
     alpha: np.ndarray  # H×W float32 in 0-1
     labels: np.ndarray  # H×W uint8: 0 background, 1 unknown, 2 foreground (the adapted trimap)
     probs: np.ndarray  # H×W×3 float32 class probabilities of the adapted trimap
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    vetoed: np.ndarray | None = None  # H×W bool: what the guide's veto forced to background (None: no veto)
 
     @property
     def trimap(self) -> np.ndarray:
@@ -128,11 +144,12 @@ class MattingEngine:
         v = {name: getattr(values, name, BY_NAME[name].default) for name in ENGINE_PARAMS}
         return cls.from_weights(v.pop("weights") or None, **{**v, "max_megapixels": v["max_megapixels"] or None})
 
-    def matte(self, image: np.ndarray, trimap: np.ndarray) -> MatteResult:
+    def matte(self, image: np.ndarray, trimap: np.ndarray, guide: Guide | None = None) -> MatteResult:
         """Matte one frame.
 
         image: H×W×3 float32, working space (sRGB-encoded) in 0-1.
         trimap: H×W, 0/128/255 or 0/0.5/1 (other values snap to the nearest class).
+        guide: a shot's veto and temporal prior for this frame (video.temporal), or None.
         """
         t0 = time.perf_counter()
         if image.ndim != 3 or image.shape[2] != 3:
@@ -154,13 +171,23 @@ class MattingEngine:
             known = user_labels != UNKNOWN
             labels[known] = user_labels[known]
             unsure &= ~known
+        vetoed = None
+        if guide is not None and guide.veto is not None:
+            vetoed = guide.veto(labels)
+            labels[vetoed] = BACKGROUND
+            unsure &= ~vetoed
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
         t2 = time.perf_counter()
         if self.refine != "none":
             band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
-            alpha = refine_alpha(image, band, alpha, method=self.refine, margin=margin, prior_weight=self.refine_prior)
+            prior, weight = alpha, self.refine_prior
+            if guide is not None and guide.alpha is not None:  # the network's alpha and the carried one, by weight
+                weight = self.refine_prior + guide.weight
+                prior = np.where(weight > 0, (self.refine_prior * alpha + guide.weight * guide.alpha) / np.maximum(weight, 1e-12), alpha)
+            alpha = refine_alpha(image, band, prior, method=self.refine, margin=margin, prior_weight=weight)
         t3 = time.perf_counter()
-        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0})
+        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0},
+                           vetoed)
 
     def _run(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on one whole (padded) region: class probabilities H×W×3 and refined alpha H×W."""

@@ -165,14 +165,14 @@ def refine_alpha(
     *,
     method: str = "knn",
     margin: int = 0,
-    prior_weight: float = 0.0,
+    prior_weight: float | np.ndarray = 0.0,
     **system_options: Any,
 ) -> np.ndarray:
     """Alpha from classical matting (`method`: 'knn' or 'closed-form') inside the unknown band of `labels`.
 
     image: H×W×3 float, display-encoded 0-1. labels: H×W uint8 {0 bg, 1 unknown, 2 fg} (the
     adapted trimap); its unknown region is grown by `margin` px. prior: H×W alpha in 0-1 (the
-    network's), pulled toward with `prior_weight` per pixel (0: not at all) and, for KNN, the
+    network's), pulled toward with `prior_weight` (a number, or H×W ≥ 0 per pixel; 0: not at all) and, for KNN, the
     solver's starting point. system_options: passed to the system's builder (knn_system: reach, passes).
     Returns H×W float32 alpha: 0 / 1 on the known regions, the solution inside the band.
     """
@@ -189,8 +189,12 @@ def refine_alpha(
     matrix, rhs = build(image, unknown, known_alpha, **system_options)
     # the prior (or, without one, a vanishing pull to 0.5) also keeps islands cut off from known pixels solvable
     target = (prior if prior is not None else np.full((h, w), 0.5)).ravel()[free].astype(np.float64)
-    weight = max(prior_weight if prior is not None else 0.0, 1e-8)
-    matrix = matrix + weight * scipy.sparse.identity(len(free), format="csr")
+    if np.ndim(prior_weight) and prior is not None:  # a weight per pixel (H×W)
+        weight = np.maximum(np.asarray(prior_weight, np.float64).ravel()[free], 1e-8)
+        matrix = matrix + scipy.sparse.diags(weight, format="csr")
+    else:
+        weight = max(prior_weight if prior is not None else 0.0, 1e-8)
+        matrix = matrix + weight * scipy.sparse.identity(len(free), format="csr")
     solution = solve(matrix, rhs + weight * target, target)
     out = alpha.ravel().astype(np.float64)
     out[free] = solution

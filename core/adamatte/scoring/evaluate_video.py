@@ -7,9 +7,9 @@ import numpy as np
 from adamatte.errors import InputError
 from adamatte.io.image import read_matte
 from adamatte.io.sequence import find_frames, format_frame_range, resolve_pattern
-from adamatte.scoring.metrics import dtssd_e2, mad_e3, messddt_e3, mse_e3
+from adamatte.scoring.metrics import dtssd_e2, leak_percent, mad_e3, messddt_e3, mse_e3
 
-VIDEO_METRICS = ("mad", "mse", "dtssd", "messddt")
+VIDEO_METRICS = ("mad", "mse", "dtssd", "messddt", "leak")
 
 
 def score_sequence(pred: dict[int, np.ndarray], gt: dict[int, np.ndarray]) -> list[dict]:
@@ -17,7 +17,7 @@ def score_sequence(pred: dict[int, np.ndarray], gt: dict[int, np.ndarray]) -> li
     rows, previous = [], None
     for frame in sorted(set(pred) & set(gt)):
         p, g = pred[frame], gt[frame]
-        row = {"frame": frame, "mad": mad_e3(p, g), "mse": mse_e3(p, g)}
+        row = {"frame": frame, "mad": mad_e3(p, g), "mse": mse_e3(p, g), "leak": leak_percent(p, g)}
         if previous is not None:
             pp, gp = previous
             row |= {"dtssd": dtssd_e2(p, pp, g, gp), "messddt": messddt_e3(p, pp, g, gp)}
@@ -51,10 +51,10 @@ def evaluate_video(pred_spec: str, gt_spec: str) -> tuple[list[dict], dict[str, 
 
 
 def format_video_table(rows: list[dict], means: dict[str, float]) -> str:
-    lines = [f"{'frame':>8}{'MAD e3':>10}{'MSE e3':>10}{'dtSSD e2':>10}{'MESSDdt e3':>12}"]
+    lines = [f"{'frame':>8}{'MAD e3':>10}{'MSE e3':>10}{'dtSSD e2':>10}{'MESSDdt e3':>12}{'leak %':>9}"]
     for r in rows:
         lines.append(f"{r['frame']:>8}{r['mad']:10.3f}{r['mse']:10.3f}"
-                     + (f"{r['dtssd']:10.3f}{r['messddt']:12.3f}" if "dtssd" in r else f"{'-':>10}{'-':>12}"))
+                     + (f"{r['dtssd']:10.3f}{r['messddt']:12.3f}" if "dtssd" in r else f"{'-':>10}{'-':>12}") + f"{r['leak']:9.2f}")
     lines.append(f"{'clip':>8}{means['mad']:10.3f}{means['mse']:10.3f}{means.get('dtssd', float('nan')):10.3f}"
-                 f"{means.get('messddt', float('nan')):12.3f}")
+                 f"{means.get('messddt', float('nan')):12.3f}{means['leak']:9.2f}")
     return "\n".join(lines)

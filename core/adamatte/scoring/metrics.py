@@ -6,6 +6,7 @@ unknown region marked 128 (uint8) or 0.5 (float); only that region is scored.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -112,6 +113,13 @@ def mse_e3(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(((pred - gt) ** 2).mean() * 1e3)
 
 
+def leak_percent(pred: np.ndarray, gt: np.ndarray, reach: int = 16) -> float:
+    """Predicted alpha mass farther than `reach` px from the true matte (gt > 0), as a percentage of the
+    true matte's own alpha mass: background matted in. pred, gt: H×W 0-1."""
+    near = cv2.dilate((gt > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
+    return float(pred[~near].sum() / max(float(gt.sum()), 1e-6) * 100)
+
+
 def dtssd_e2(pred: np.ndarray, pred_prev: np.ndarray, gt: np.ndarray, gt_prev: np.ndarray) -> float:
     """√(mean(((p_t − p_{t−1}) − (g_t − g_{t−1}))²)) ×1e2: flicker the ground truth does not have."""
     return float(np.sqrt((((pred - pred_prev) - (gt - gt_prev)) ** 2).mean()) * 1e2)
@@ -123,7 +131,6 @@ def messddt_e3(pred: np.ndarray, pred_prev: np.ndarray, gt: np.ndarray, gt_prev:
     |(p_t − g_t)² − (p_{t−1} − g_{t−1})²| with frame t−1 first carried to frame t along the optical
     flow of the ground truth, so an error that merely moves with the object costs nothing.
     """
-    import cv2
 
     h, w = gt.shape
     a, b = (np.clip(gt_prev, 0, 1) * 255).astype(np.uint8), (np.clip(gt, 0, 1) * 255).astype(np.uint8)

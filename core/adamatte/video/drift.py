@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adamatte.matting.trimap import FOREGROUND, UNKNOWN
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -20,25 +20,44 @@ class DriftWarning:
 
 
 class DriftGuard:
-    """Watches the adapted trimap's foreground area and unknown band from frame to frame.
+    """Watches each propagated frame for foreground the motion does not explain.
 
-    Warns when the foreground area jumps by more than `area_jump` (relative, and by at least
-    0.5% of the frame), or the unknown band shrinks below 1/`band_factor` or grows beyond
-    `band_factor` times its recent median. Keyframes reset the history.
+    Warns when
+    - foreground appeared where the flow says background came from: the keyframe memory vetoed
+      it (more than `appeared` of the frame was held off as background), or it was kept because
+      it looked like the subject (more than `appeared` of the frame and `growth` of the subject);
+    - the foreground area jumps by more than `area_jump` (relative, and by at least 0.5% of the frame);
+    - the unknown band shrinks below 1/`band_factor` or grows beyond `band_factor` times its
+      recent median.
+    Keyframes reset the history.
     """
 
-    def __init__(self, area_jump: float = 0.3, band_factor: float = 3.0, history: int = 5):
+    def __init__(self, area_jump: float = 0.3, band_factor: float = 3.0, history: int = 5, appeared: float = 0.003,
+                 growth: float = 0.1):
         self.area_jump = area_jump
         self.band_factor = band_factor
+        self.appeared = appeared
+        self.growth = growth
         self.previous_fg: float | None = None
         self.bands: deque[float] = deque(maxlen=history)
 
-    def observe(self, frame: int, labels: np.ndarray, keyframe: bool) -> DriftWarning | None:
+    def observe(self, frame: int, labels: np.ndarray, keyframe: bool, *, seen: np.ndarray | None = None,
+                vetoed: np.ndarray | None = None) -> DriftWarning | None:
+        """labels: the frame's adapted labels (H×W uint8). seen: where the previous frame's matte reached it
+        along the flow (H×W bool). vetoed: what the keyframe memory forced to background (H×W bool)."""
         fg = float((labels == FOREGROUND).mean())
         band = float((labels == UNKNOWN).mean())
         warning = None
+        new = float(((labels != BACKGROUND) & ~seen).mean()) if seen is not None else 0.0
+        held_off = float(vetoed.mean()) if vetoed is not None else 0.0
         if keyframe:
             self.bands.clear()
+        elif held_off > self.appeared:
+            warning = DriftWarning(frame, f"foreground appeared where the flow says background was ({100 * held_off:.2f}% of the "
+                                          "frame, unlike the keyframes' subject: held off as background)")
+        elif new > self.appeared and new > self.growth * max(fg, 1e-3):
+            warning = DriftWarning(frame, f"foreground grew where the motion does not explain it (+{100 * new:.2f}% of the frame, "
+                                          "kept: it looks like the subject)")
         elif self.previous_fg is not None:
             change = fg - self.previous_fg
             if abs(change) > 0.005 and abs(change) > self.area_jump * max(self.previous_fg, 1e-3):

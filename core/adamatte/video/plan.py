@@ -39,6 +39,8 @@ class RenderRequest:
     trimap: list[str] = _default("trimap")
     band: int = _default("band")
     propagation: str = _default("propagation")
+    keyframe_memory: bool = _default("keyframe_memory")
+    temporal: float = _default("temporal")
     frames: str = _default("frames")
     weights: str = _default("weights")
     device: str = _default("device")

@@ -2,13 +2,20 @@
 
 The labels are pushed forward along DIS optical flow (OpenCV), so a moving foreground takes its
 labels with it and the background it reveals is background, not a copy of where the
-foreground was. The unknown band is then widened: by a base margin everywhere along the
-boundary, and somewhat further where the flow is unsure of itself (forward and backward flow
-disagree). Without usable flow, the fallback is a plain dilation of the unknown band.
+foreground was. Two rules keep background from being promoted (docs/rendering.md):
+- a pixel whose motion, by a consistent flow, comes from frame t's background may be background
+  or unknown in frame t+1, never known foreground;
+- known foreground within `DECAY_REACH` px of the band whose colour changed along the flow (it was
+  uncovered: the flow followed the background, not the foreground that left) and that does not
+  look like the keyframes' subject (video.memory) decays to unknown, so the network decides it afresh.
+The unknown band is then widened: by a base margin everywhere along the boundary, and somewhat
+further where the flow is unsure of itself (forward and backward flow disagree). Without usable
+flow, the fallback is a plain dilation of the unknown band.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -16,8 +23,13 @@ import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, labels_to_trimap
 from adamatte.video.keyframes import Keyframes
+from adamatte.video.memory import KeyframeMemory, pixel_features
 
 FLOW_MAX_WIDTH = 960  # flow is computed at most this wide; trimaps need no finer motion
+DECAY_REACH = 24  # px: known foreground this close to the band must keep looking like the subject
+DECAY_BELOW = 0.5  # subject probability under which changed foreground decays to unknown
+STILL_DECAY_BELOW = 0.2  # ... and under which unchanged foreground does (a ghost that has settled)
+CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the flow that counts as changed
 
 
 def _grey(image: np.ndarray, scale: float) -> np.ndarray:
@@ -53,6 +65,7 @@ class Motion:
     unsure: np.ndarray  # H×W bool, in frame t+1: forward and backward flow disagree
     unsure_before: np.ndarray  # H×W bool, the same check from frame t's side
     spread: float  # px: 99th percentile of motion plus of disagreement
+    changed: np.ndarray  # H×W bool, in frame t+1: its colour differs from frame t's along the flow (a disocclusion)
 
 
 def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
@@ -71,18 +84,25 @@ def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     error, motion, unsure = round_trip(backward, forward)
     unsure_before = round_trip(forward, backward)[2]
     spread = float(np.percentile(motion, 99) + np.percentile(error, 99))
-    return Motion(forward, backward, unsure, unsure_before, spread)
+    # what frame t showed at each pixel of t+1, along the flow: where it differs, something was uncovered
+    before = cv2.remap(np.clip(previous, 0, 1).astype(np.float32), xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    difference = cv2.blur(np.abs(before - np.clip(current, 0, 1)).mean(axis=2), (5, 5))
+    return Motion(forward, backward, unsure, unsure_before, spread, difference > CHANGED_ABOVE)
 
 
 def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, margin: int = 4, max_extra: int = 8) -> np.ndarray:
+def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Callable[[np.ndarray], np.ndarray] | None = None,
+                     margin: int = 4, max_extra: int = 8) -> np.ndarray:
     """Next frame's input trimap from this frame's adapted labels.
 
     labels: H×W uint8 {0 bg, 1 unknown, 2 fg} of frame t. motion: measure_motion(frame t,
-    frame t+1), or None for no flow (a fixed dilation). Returns H×W float32 {0, 0.5, 1}.
+    frame t+1), or None for no flow (a fixed dilation). subject(mask) -> the subject probability
+    (0-1) of frame t+1's pixels in the H×W bool mask (video.memory); None: no decay.
+    Returns H×W float32 {0, 0.5, 1}.
     """
     h, w = labels.shape
     if motion is None:
@@ -100,8 +120,32 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, margin: int =
     pulled = cv2.remap(labels, xs + motion.backward[..., 0], ys + motion.backward[..., 1], cv2.INTER_NEAREST,
                        borderMode=cv2.BORDER_REPLICATE)
     warped = np.where(landed, pushed, np.where(motion.unsure, BACKGROUND, pulled)).astype(np.uint8)
+    # no promotion: where the consistent backward flow says frame t's background came here, a
+    # foreground splat (a conflict of the two flows) is not to be trusted as known
+    from_background = ~motion.unsure & (pulled == BACKGROUND)
+    warped[from_background & (warped == FOREGROUND)] = UNKNOWN
     extra = int(np.clip(np.ceil(motion.spread), margin, max_extra))
-    return _widen(warped, motion.unsure & landed, margin, extra)
+    return _widen(_decay(warped, motion.changed, subject), motion.unsure & landed, margin, extra)
+
+
+def _decay(labels: np.ndarray, changed: np.ndarray, subject: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
+    """Known foreground near the band whose colour changed along the flow, and (with a memory) that
+    does not look like the subject, becomes unknown."""
+    fg = (labels == FOREGROUND).astype(np.uint8)
+    ring = (fg == 1) & (cv2.distanceTransform(fg, cv2.DIST_L2, 5) <= DECAY_REACH)
+    if subject is None:
+        ring &= changed
+    if not ring.any():
+        return labels
+    out = labels.copy()
+    values = out[ring]
+    if subject is None:
+        values[:] = UNKNOWN
+    else:  # changed and not clearly the subject, or unchanged but clearly its background
+        p = subject(ring)
+        values[np.where(changed[ring], p < DECAY_BELOW, p < STILL_DECAY_BELOW)] = UNKNOWN
+    out[ring] = values
+    return out
 
 
 NOTHING = 255  # splat_labels' value where no pixel of frame t landed
@@ -152,15 +196,21 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> n
 
 
 def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_labels: np.ndarray | None,
-                 motion: Motion | None) -> np.ndarray:
+                 motion: Motion | None, memory: KeyframeMemory | None = None, features: np.ndarray | None = None) -> np.ndarray:
     """The trimap the network is given on `frame` (H×W float32 {0, 0.5, 1}): the user's on a keyframe,
-    else the previous frame's adapted labels (H×W uint8) carried along `motion` (or dilated without it).
+    else the previous frame's adapted labels (H×W uint8) carried along `motion` (or dilated without it),
+    with near-band foreground that `memory` no longer takes for the subject decayed to unknown.
 
-    image: H×W×3 working-space frame, for its size. The render, the demo's contact sheet and the
-    benchmarks all call this, so what they show is what the network saw.
+    image: H×W×3 working-space frame. features: its pixel_features, when the caller has them. The
+    render, the demo's contact sheet and the benchmarks all call this, so what they show is what the
+    network saw.
     """
     if frame in keyframes:
         return keyframes.load(frame, image.shape[:2])
     if prev_labels is None:
         raise ValueError(f"frame {frame} is no keyframe and has no previous labels to propagate")
-    return propagate_trimap(prev_labels, motion)
+    subject = None
+    if memory:
+        features = pixel_features(image) if features is None else features
+        subject = lambda mask: memory.subject_probability(features, mask)  # noqa: E731
+    return propagate_trimap(prev_labels, motion, subject=subject)

@@ -26,13 +26,14 @@ from adamatte.io.pipeline import ReadAhead, WriteBehind
 from adamatte.io.source import Frame
 from adamatte.matting.engine import MatteResult, MattingEngine
 from adamatte.matting.foreground import estimate_foreground
-from adamatte.matting.trimap import write_labels
 from adamatte.model.weights import weights_metadata
 from adamatte.video.drift import DriftGuard
 from adamatte.video.plan import RenderPlan, RenderRequest
+from adamatte.video.memory import keyframe_memory, pixel_features
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import input_trimap, measure_motion
-from adamatte.video.state import resume_point, sidecar_path
+from adamatte.video.state import carried_alpha, resume_point, write_state
+from adamatte.video.temporal import temporal_guide
 
 
 @dataclass
@@ -70,14 +71,16 @@ class Renderer:
         for name, sink in self.sinks.items():
             values = result.trimap if name == "trimap" else result.alpha
             sink.write(frame, values, fg if name == "fg" else plate, meta)
-        # the sidecar last: its presence marks the frame complete
-        write_labels(sidecar_path(self.sinks["alpha"], frame), result.labels)
+        write_state(self.sinks, frame, result.labels, result.alpha)  # last: the sidecars mark the frame complete
         progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
 
     def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:
         r = self.request
         progress = progress or Progress(r.progress)
-        chain, prev_labels, prev_frame = resume_point(self.sinks, self.chain, self.write_frames) if r.resume else (self.chain, None, None)
+        chain, prev_labels, prev_alpha, prev_frame = (resume_point(self.sinks, self.chain, self.write_frames) if r.resume
+                                                      else (self.chain, None, None, None))
+        # every keyframe before the first frame to run, as a sequential render would remember them
+        memory = keyframe_memory(self.keyframes, lambda f: self.source.read(f).rgb, chain[0]) if r.keyframe_memory and chain else None
         prev_image = self.source.read(prev_frame).rgb if prev_frame is not None else None
         write_set = set(self.write_frames)
         to_write = [f for f in chain if f in write_set]
@@ -116,14 +119,21 @@ class Renderer:
                 plate, motion = item
                 t0 = time.perf_counter()
                 is_key = frame in self.keyframes
-                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion)
+                features = pixel_features(plate.rgb) if memory is not None else None
+                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features)
+                guided, seen = None, None
                 if is_key:
                     source_key, origin = frame, f"keyframe {frame}"
+                    if memory is not None:
+                        memory.add(frame, plate.rgb, trimap)
                 else:
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
-                result = self.engine.matte(plate.rgb, trimap)
+                    guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
+                    if guided is not None:
+                        guided, seen = guided
+                result = self.engine.matte(plate.rgb, trimap, guided)
                 model_seconds += result.timings["total"]
-                warning = guard.observe(frame, result.labels, is_key)
+                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
                 if warning is not None:
                     warnings.append(str(warning))
                     progress.warning(frame, str(warning))
@@ -131,7 +141,7 @@ class Renderer:
                     writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
                                   len(to_write))
                     written.append(frame)
-                prev_labels = result.labels
+                prev_labels, prev_alpha = result.labels, carried_alpha(result.alpha)
         except KeyboardInterrupt:
             if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
                 signal.signal(signal.SIGINT, signal.SIG_IGN)

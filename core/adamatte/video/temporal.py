@@ -1,0 +1,72 @@
+"""What frame t tells frame t+1 besides its labels: the guide for the engine (matting.engine.Guide).
+
+- **Temporal prior.** Frame t's alpha, carried to t+1 along the backward flow, is a soft
+  constraint of the band solve, weighted by the flow's forward-backward confidence: the matte
+  keeps still where the picture does, and follows motion instead of trailing it.
+- **Veto.** Foreground the network wants where the flow says background came from (no alpha
+  of frame t arrives there, `SEEN_TOLERANCE` px of slack for the moving edge) must look like the
+  keyframes' subject (video.memory), or it is background. Foreground in the slack around the
+  carried matte must look more like the subject than like its background, so that it cannot
+  creep outward frame by frame. So is solid foreground in the band
+  where the picture changed along the flow (something was uncovered) that looks like the
+  keyframes' background. Semi-transparent pixels the previous matte vouches
+  for (hair, motion blur) are never vetoed.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from adamatte.matting.engine import Guide
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND
+from adamatte.video.memory import KeyframeMemory
+from adamatte.video.propagate import Motion
+
+SEEN_TOLERANCE = 6  # px around frame t's carried matte where new foreground needs no vouching
+NEW_BELOW = 0.5  # subject probability under which new foreground is vetoed
+SOLID_BELOW = 0.2  # ... and under which solid foreground in the band is
+
+
+def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Frame t's alpha (H×W 0-1) pulled to frame t+1 along the backward flow, and where to trust it
+    (H×W float32 0/1: the flow passes its forward-backward check)."""
+    h, w = alpha.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    carried = cv2.remap(alpha.astype(np.float32), xs + motion.backward[..., 0], ys + motion.backward[..., 1],
+                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.clip(carried, 0, 1), (~motion.unsure).astype(np.float32)
+
+
+def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory: KeyframeMemory | None,
+                   features: np.ndarray, trimap: np.ndarray, *, weight: float) -> tuple[Guide, np.ndarray] | None:
+    """The engine's guide for frame t+1, and where frame t's matte reached it (H×W bool, for the drift
+    guard), from frame t's alpha (H×W, or None on a keyframe), the motion t -> t+1, the keyframe memory
+    (None: no veto), frame t+1's pixel_features (H×W×6) and input trimap (H×W {0, 0.5, 1}).
+    weight: the pull to the carried alpha where the flow is sure (--temporal; 0: none)."""
+    if prev_alpha is None or motion is None:
+        return None
+    carried, sure = carry_alpha(prev_alpha, motion)
+    spread = int(np.clip(np.ceil(motion.spread), 0, 16))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * (SEEN_TOLERANCE + spread) + 1,) * 2)
+    reached = carried > 0.02
+    seen = cv2.dilate(reached.astype(np.uint8), kernel) > 0
+    band = trimap == 0.5
+
+    def veto(labels: np.ndarray) -> np.ndarray:
+        out = np.zeros(labels.shape, bool)
+        if not memory:
+            return out
+        kept = labels != BACKGROUND
+        # (rule, candidates, threshold, strangers count): the three ways background gets in
+        rules = (
+            (kept & ~seen, NEW_BELOW, True),  # where no alpha of frame t arrives: must be the subject
+            (kept & seen & ~reached, NEW_BELOW, False),  # the slack around the carried matte: must not creep
+            ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
+        )
+        for candidates, below, strangers in rules:
+            if candidates.any():
+                out[candidates] |= memory.subject_probability(features, candidates, strangers=strangers) < below
+        return out
+
+    return Guide(veto=veto, alpha=carried if weight > 0 else None, weight=weight * sure), seen

@@ -1,0 +1,114 @@
+"""The rules that keep background out of a propagated matte: no promotion along the flow, decay of
+changed foreground, the keyframe memory's veto, the temporal prior, and a drift guard that fires."""
+
+import numpy as np
+
+from adamatte.matting.engine import MattingEngine
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, trimap_to_labels
+from adamatte.video.drift import DriftGuard
+from adamatte.video.memory import KeyframeMemory, pixel_features
+from adamatte.video.propagate import Motion, propagate_trimap
+from adamatte.video.temporal import carry_alpha, temporal_guide
+
+from standin import ColourKeyNet
+
+H, W = 64, 96
+
+
+def still_motion(forward_dx: float = 0.0, changed: np.ndarray | None = None) -> Motion:
+    """A synthetic flow: forward shifts by forward_dx px, the backward flow says nothing moved, and the
+    forward-backward check passes everywhere (so the backward flow is to be believed)."""
+    forward = np.zeros((H, W, 2), np.float32)
+    forward[..., 0] = forward_dx
+    zero = np.zeros((H, W, 2), np.float32)
+    none = np.zeros((H, W), bool)
+    return Motion(forward, zero, none, none, abs(forward_dx), none if changed is None else changed)
+
+
+def square_labels(x0: int = 30, x1: int = 60) -> np.ndarray:
+    labels = np.full((H, W), BACKGROUND, np.uint8)
+    labels[16:48, x0:x1] = FOREGROUND
+    return labels
+
+
+def test_background_is_never_promoted_to_known_foreground_along_the_flow():
+    labels = square_labels()
+    # the forward flow splats the square 6 px right, but the (consistent) backward flow says the
+    # pixels it lands on came from background: they may be unknown, never known foreground
+    out = trimap_to_labels(propagate_trimap(labels, still_motion(6.0)))
+    came_from_background = labels == BACKGROUND
+    assert not (out[came_from_background] == FOREGROUND).any()
+    assert (out[24:40, 42:50] == FOREGROUND).all(), "the square's settled core stays known"
+
+
+def test_changed_foreground_near_the_edge_decays_unless_it_looks_like_the_subject():
+    labels = square_labels()
+    changed = np.zeros((H, W), bool)
+    changed[16:48, 30:40] = True  # uncovered: the picture changed there along the flow
+    out = trimap_to_labels(propagate_trimap(labels, still_motion(0.0, changed), subject=lambda m: np.zeros(m.sum())))
+    assert (out[24:40, 36:40] == UNKNOWN).all()
+    kept = trimap_to_labels(propagate_trimap(labels, still_motion(0.0, changed), subject=lambda m: np.ones(m.sum())))
+    assert (kept[24:40, 36:40] == FOREGROUND).all()
+    assert (out[24:40, 47:52] == FOREGROUND).all(), "unchanged foreground is not touched"
+
+
+def two_colour_frame(subject=(0.9, 0.3, 0.1), background=(0.1, 0.2, 0.8)) -> tuple[np.ndarray, np.ndarray]:
+    image = np.empty((H, W, 3), np.float32)
+    image[:] = background
+    image[16:48, 20:50] = subject
+    trimap = np.zeros((H, W), np.float32)
+    trimap[16:48, 20:50] = 1.0
+    trimap[14:50, 18:52][trimap[14:50, 18:52] == 0] = 0.5
+    trimap[18:46, 22:48] = 1.0
+    return image, trimap
+
+
+def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
+    image, trimap = two_colour_frame()
+    memory = KeyframeMemory()
+    memory.add(1001, image, trimap)
+    probe = image.copy()
+    probe[20:30, 70:80] = (0.2, 0.8, 0.2)  # a green stranger, far from anything the keyframe knew
+    features = pixel_features(probe)
+    p = lambda mask: memory.subject_probability(features, mask).mean()  # noqa: E731
+    inside, behind, stranger = (np.zeros((H, W), bool) for _ in range(3))
+    inside[25:35, 28:40], behind[50:60, 60:70], stranger[22:28, 72:78] = True, True, True
+    assert p(inside) > 0.9 and p(behind) < 0.1 and p(stranger) < 0.5
+
+
+def test_memory_veto_holds_off_new_foreground_that_is_not_the_subject():
+    image, trimap = two_colour_frame()
+    memory = KeyframeMemory()
+    memory.add(1001, image, trimap)
+    frame = image.copy()
+    frame[20:30, 70:85] = (0.2, 0.8, 0.2)  # appears where background was
+    frame[40:50, 60:66] = (0.9, 0.3, 0.1)  # the subject's colour, newly there (an arm)
+    prev_alpha = (trimap == 1.0).astype(np.float32)
+    guide, seen = temporal_guide(prev_alpha, still_motion(), memory, pixel_features(frame), trimap, weight=0.05)
+    labels = trimap_to_labels(trimap)
+    labels[20:30, 70:85] = FOREGROUND
+    labels[40:50, 60:66] = FOREGROUND
+    vetoed = guide.veto(labels)
+    assert vetoed[22:28, 72:83].all(), "a stranger appearing is held off"
+    assert not vetoed[42:48, 61:65].any(), "new foreground that looks like the subject is kept"
+    assert not vetoed[18:46, 22:48].any(), "the subject itself is never vetoed"
+    assert not seen[22:28, 72:83].any() and seen[25:35, 28:40].all()
+    warning = DriftGuard().observe(1002, np.where(vetoed, BACKGROUND, labels), False, seen=seen, vetoed=vetoed)
+    assert warning is not None and warning.frame == 1002 and "held off" in warning.reason and "@1002" in str(warning)
+
+
+def test_temporal_prior_pulls_the_band_towards_the_carried_alpha():
+    image = np.random.default_rng(0).uniform(0, 1, (H, W, 3)).astype(np.float32)
+    trimap = np.zeros((H, W), np.float32)
+    trimap[16:48, 30:60] = 0.5
+    carried_from = np.zeros((H, W), np.float32)
+    carried_from[16:48, 30:60] = 0.8
+    carried, sure = carry_alpha(carried_from, still_motion())
+    np.testing.assert_allclose(carried, carried_from, atol=1e-6)
+    assert sure.min() == 1.0
+    engine = MattingEngine(ColourKeyNet(), device="cpu", refine="knn")
+    free = engine.matte(image, trimap)
+    guide, _ = temporal_guide(carried_from, still_motion(), None, pixel_features(image), trimap, weight=1.0)
+    held = engine.matte(image, trimap, guide)
+    band = trimap == 0.5
+    assert np.abs(held.alpha[band] - 0.8).mean() < 0.5 * np.abs(free.alpha[band] - 0.8).mean()
