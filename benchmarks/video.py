@@ -122,9 +122,9 @@ def make_distractor_clip(folder: str, frames: int) -> dict[int, np.ndarray]:
 
 
 METHODS = (  # (row, render settings), the default first
-    ("default", {}),
-    ("--temporal 0", {"temporal": 0.0}),
-    ("--no-keyframe-memory", {"keyframe_memory": False}),
+    ("--keyframe-memory", {"keyframe_memory": True}),
+    ("--keyframe-memory --temporal 0", {"keyframe_memory": True, "temporal": 0.0}),
+    ("default (temporal, no memory)", {}),
     ("neither (previous default)", {"keyframe_memory": False, "temporal": 0.0}),
     ("--refine none", {"refine": "none"}),
 )

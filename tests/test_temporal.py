@@ -45,7 +45,8 @@ def test_changed_foreground_near_the_edge_decays_unless_it_looks_like_the_subjec
     labels = square_labels()
     changed = np.zeros((H, W), bool)
     changed[16:48, 30:40] = True  # uncovered: the picture changed there along the flow
-    out = trimap_to_labels(propagate_trimap(labels, still_motion(0.0, changed), subject=lambda m: np.zeros(m.sum())))
+    # 0.3: not clearly the subject (decays where it changed), not clearly its background (kept where it did not)
+    out = trimap_to_labels(propagate_trimap(labels, still_motion(0.0, changed), subject=lambda m: np.full(m.sum(), 0.3)))
     assert (out[24:40, 36:40] == UNKNOWN).all()
     kept = trimap_to_labels(propagate_trimap(labels, still_motion(0.0, changed), subject=lambda m: np.ones(m.sum())))
     assert (kept[24:40, 36:40] == FOREGROUND).all()

@@ -42,9 +42,10 @@ PARAMS: tuple[Param, ...] = (
           label="Band width", group="trimap"),
     Param("propagation", "choice", "flow", "How trimaps travel between keyframes: along optical flow, or (fallback) by "
           "dilation alone.", choices=("flow", "dilate"), group="trimap"),
-    Param("keyframe_memory", "bool", True, "Remember what the keyframes say the subject and its background look like: "
+    Param("keyframe_memory", "bool", False, "Remember what the keyframes say the subject and its background look like: "
           "foreground that appears where the flow says background was is kept only if it looks like the subject, and "
-          "propagated foreground near the edge that stops looking like it is re-decided (stops background creeping in).",
+          "propagated foreground near the edge that stops looking like it is re-decided (stops background creeping in). "
+          "Off by default for now: it can eat the leading edge of a fast subject (docs/rendering.md).",
           label="Keyframe memory", group="trimap"),
     Param("temporal", "float", 0.05, "With --refine: how strongly the band solve keeps to the previous frame's matte, "
           "carried along the optical flow where the flow is sure (less flicker). 0: each frame on its own.",
