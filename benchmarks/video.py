@@ -6,16 +6,16 @@ weights' validation items for the distractor, which is built from training foreg
   - distractor: the training foreground GT14 sways in front of the real `judo` footage (people in
     the background) while a second training foreground, GT20, enters after the first frame and
     passes behind it, crossing its band. The truth is GT14's alpha alone.
-Every render starts from a first-frame trimap only. Rows: the default render, without the
-temporal prior (--temporal 0), without the keyframe memory, with neither (the previous default),
-the network alone (--refine none), and per-frame closed-form (pymatting, its trimap propagated
+Every render starts from a first-frame trimap only. Rows: the default render (temporal prior, no
+keyframe memory), with --keyframe-memory, with the memory but no temporal prior, with neither (the
+previous default), the network alone (--refine none), and per-frame closed-form (pymatting, its trimap propagated
 from the previous alpha by erode/dilate). Columns: MAD x1e3, dtSSD x1e2, drift (MAD of the last
 5 frames / the first 5), leak % (alpha farther than 16 px from the true matte, as a share of its
 mass; mean, last frame, worst frame) and s/frame.
 
 Real footage without ground truth (`judo`, from its first-frame mask): the foreground area per
-frame against the keyframe's, and the drift warnings raised, for the default and the previous
-default; --sheet writes their contact sheets.
+frame against the keyframe's, and the drift warnings raised, for the default, --keyframe-memory
+and the previous default; --sheet writes their contact sheets.
 
     python benchmarks/video.py [--weights lite] [--clips gt07,distractor,judo] [--skip-closed-form] [--sheet DIR]
 """
@@ -121,12 +121,12 @@ def make_distractor_clip(folder: str, frames: int) -> dict[int, np.ndarray]:
     return _write_clip(folder, plates, truth)
 
 
-METHODS = (  # (row, render settings), the default first
-    ("--keyframe-memory", {"keyframe_memory": True}),
-    ("--keyframe-memory --temporal 0", {"keyframe_memory": True, "temporal": 0.0}),
-    ("default (temporal, no memory)", {}),
-    ("neither (previous default)", {"keyframe_memory": False, "temporal": 0.0}),
-    ("--refine none", {"refine": "none"}),
+METHODS = (  # (row, output folder tag, render settings)
+    ("default (temporal, no memory)", "default", {}),
+    ("--keyframe-memory", "memory", {"keyframe_memory": True}),
+    ("--keyframe-memory --temporal 0", "memory-only", {"keyframe_memory": True, "temporal": 0.0}),
+    ("neither (previous default)", "neither", {"keyframe_memory": False, "temporal": 0.0}),
+    ("--refine none", "network", {"refine": "none"}),
 )
 
 
@@ -161,9 +161,9 @@ def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np
 def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: str, closed: bool) -> list[tuple]:
     """Every METHODS row (and per-frame closed-form) on one clip: (row, means, drift, leak stats, s/frame)."""
     results = []
-    for row, settings in METHODS:
-        _, seconds, _ = render_clip(folder, row.split()[0].strip("-"), settings, weights)
-        rows = score_sequence({f: read_matte(os.path.join(folder, f"out-{row.split()[0].strip('-')}", f"matte.{f}.exr")) for f in truth}, truth)
+    for row, tag, settings in METHODS:
+        _, seconds, _ = render_clip(folder, tag, settings, weights)
+        rows = score_sequence({f: read_matte(os.path.join(folder, f"out-{tag}", f"matte.{f}.exr")) for f in truth}, truth)
         leaks = [r["leak"] for r in rows]
         results.append((row, clip_means(rows), drift(rows), (np.mean(leaks), leaks[-1], max(leaks)), seconds / len(truth)))
     if closed:
@@ -175,9 +175,10 @@ def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: st
     print("| method | MAD e3 | dtSSD e2 | drift | leak % mean / last / worst | s/frame |\n| --- | --- | --- | --- | --- | --- |")
     for row, means, d, (lm, ll, lw), s in results:
         print(f"| {row} | {means['mad']:.2f} | {means['dtssd']:.2f} | {d:.2f} | {lm:.2f} / {ll:.2f} / {lw:.2f} | {s:.2f} |")
-    base = next(r for r in results if r[0].startswith("neither"))
-    print(f"default / previous default: MAD {results[0][1]['mad'] / base[1]['mad']:.2f}, dtSSD {results[0][1]['dtssd'] / base[1]['dtssd']:.2f}, "
-          f"s/frame {results[0][4] / base[4]:.2f}")
+    base = results[3]  # neither: the previous default
+    for row, means, *_, s in results[:3]:
+        print(f"{row} / previous default: MAD {means['mad'] / base[1]['mad']:.2f}, dtSSD {means['dtssd'] / base[1]['dtssd']:.2f}, "
+              f"s/frame {s / base[4]:.2f}")
     return results
 
 
@@ -185,8 +186,7 @@ def judo_footage(folder: str, weights: str, sheet_dir: str | None) -> None:
     """The real judo clip from its first-frame mask: foreground area per frame / the keyframe's, and warnings."""
     plate = build_plate(os.path.join(folder, "plate"))
     print("\njudo (real footage, no ground truth): adapted foreground area / the keyframe's, per frame; drift warnings")
-    for row, settings in (METHODS[0], METHODS[3]):
-        tag = row.split()[0].strip("-")
+    for row, tag, settings in METHODS[:2] + METHODS[3:4]:
         request = RenderRequest(input=plate, output=os.path.join(folder, f"out-{tag}", "judo.####.exr"),
                                 trimap=[os.path.join(clip_dir(), "mask.png") + "@1001"], band=10, write="alpha,trimap",
                                 weights=weights, progress="none", **settings)
@@ -198,9 +198,8 @@ def judo_footage(folder: str, weights: str, sheet_dir: str | None) -> None:
         for warning in summary.warnings:
             print(f"    {warning}")
         if sheet_dir:
-            frames = renderer.write_frames
             path = os.path.join(sheet_dir, f"judo_{tag}.png")
-            contact_sheet(request, path, [frames[0], frames[len(frames) // 2], frames[-1]], width=240)
+            contact_sheet(request, path, width=240)
             print(f"    contact sheet: {path}")
 
 

@@ -67,7 +67,7 @@ def two_colour_frame(subject=(0.9, 0.3, 0.1), background=(0.1, 0.2, 0.8)) -> tup
 def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
     image, trimap = two_colour_frame()
     memory = KeyframeMemory()
-    memory.add(1001, image, trimap)
+    memory.add(1001, pixel_features(image), trimap)
     probe = image.copy()
     probe[20:30, 70:80] = (0.2, 0.8, 0.2)  # a green stranger, far from anything the keyframe knew
     features = pixel_features(probe)
@@ -80,7 +80,7 @@ def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
 def test_memory_veto_holds_off_new_foreground_that_is_not_the_subject():
     image, trimap = two_colour_frame()
     memory = KeyframeMemory()
-    memory.add(1001, image, trimap)
+    memory.add(1001, pixel_features(image), trimap)
     frame = image.copy()
     frame[20:30, 70:85] = (0.2, 0.8, 0.2)  # appears where background was
     frame[40:50, 60:66] = (0.9, 0.3, 0.1)  # the subject's colour, newly there (an arm)

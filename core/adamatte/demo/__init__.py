@@ -11,6 +11,7 @@ import numpy as np
 from adamatte.io.colour import convert
 from adamatte.io.image import read_image, read_matte, write_image
 from adamatte.matting.trimap import read_labels
+from adamatte.video.memory import keyframe_memory
 from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import input_trimap, measure_motion
@@ -47,11 +48,14 @@ def _grey(x: np.ndarray) -> np.ndarray:
     return np.stack([x] * 3, axis=2)
 
 
-def contact_sheet(request: RenderRequest, sheet: str, frames: list[int], width: int = 320) -> None:
+def contact_sheet(request: RenderRequest, sheet: str, frames: list[int] | None = None, width: int = 320) -> None:
     """Plate | trimap in | adapted trimap | alpha | composite over a checkerboard, one row per frame,
-    for a finished render of `request`. The input trimaps are rebuilt exactly as the render built them."""
+    for a finished render of `request` (frames None: its first, a third in, two thirds in and last).
+    The input trimaps are rebuilt exactly as the render built them, keyframe memory included."""
     plan = RenderPlan.from_request(request, check_headers=False)
     sink = plan.sinks({})["alpha"]
+    done = plan.write_frames
+    frames = frames or sorted({done[0], done[len(done) // 3], done[2 * len(done) // 3], done[-1]})
     rows = []
     for frame in frames:
         rgb = plan.source.read(frame).rgb
@@ -60,7 +64,8 @@ def contact_sheet(request: RenderRequest, sheet: str, frames: list[int], width: 
         if frame not in plan.keyframes:  # from the previous frame's sidecar, as the render did
             prev_labels = read_labels(sidecar_path(sink, before[-1]))
             motion = measure_motion(plan.source.read(before[-1]).rgb, rgb)
-        trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion)
+        memory = keyframe_memory(plan.keyframes, lambda f: plan.source.read(f).rgb, frame) if request.keyframe_memory else None
+        trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion, memory)
         adapted = read_matte(sidecar_path(sink, frame))
         alpha = read_matte(sink.path(frame))
         comp = rgb * alpha[..., None] + _checker(*alpha.shape) * (1 - alpha[..., None])
@@ -90,8 +95,6 @@ def run_demo(output_dir: str = "adamatte-demo", *, weights: str | None = None, d
                             weights=weights or "", device=device, progress=progress, resume=True)
     summary = render(request, progress=Progress(progress))
     sheet = os.path.join(output_dir, "contact_sheet.png")
-    frames = RenderPlan.from_request(request, check_headers=False).write_frames
-    picks = sorted({frames[0], frames[len(frames) // 3], frames[2 * len(frames) // 3], frames[-1]})
-    contact_sheet(request, sheet, picks)
+    contact_sheet(request, sheet)
     return summary, sheet
 

@@ -6,8 +6,8 @@ pixel the network wants as foreground where the flow says background came from m
 the subject to be kept.
 
 Each keyframe adds seeded samples of its known foreground and background within `REACH` px of
-its band (where contested pixels will be), as 6-D features: the pixel's CIE Lab colour and the
-Lab mean of its 9×9 surround. A pixel's subject probability is the share of foreground among
+its band (where contested pixels will be), as 8-D features: the pixel's CIE Lab colour, the Lab
+mean of its 9×9 surround and its (weakly weighted) position. A pixel's subject probability is the share of foreground among
 its `NEIGHBOURS` nearest samples (nearest neighbours in feature space, after KNN / nonlocal
 matting, Chen et al. 2013), and 0 for a stranger: a pixel farther than `STRANGER` from every
 foreground sample, however far it is from the background ones too (a car that was never there).
@@ -46,7 +46,7 @@ def pixel_features(image: np.ndarray) -> np.ndarray:
 class KeyframeMemory:
     """Samples of every keyframe's foreground and background, and a KNN subject probability.
 
-    memory.add(frame, image, trimap)                 # a keyframe (image H×W×3, trimap {0, 0.5, 1})
+    memory.add(frame, features, trimap)              # a keyframe (pixel_features, trimap {0, 0.5, 1})
     p = memory.subject_probability(features, mask)    # for the pixels of mask, in 0-1
 
     A function of the keyframes alone (seeded by frame number, in keyframe order), so a render
@@ -61,8 +61,8 @@ class KeyframeMemory:
     def __bool__(self) -> bool:
         return bool(self.frames)
 
-    def add(self, frame: int, image: np.ndarray, trimap: np.ndarray) -> None:
-        """Remember keyframe `frame`: image H×W×3 0-1, its user trimap H×W {0, 0.5, 1}."""
+    def add(self, frame: int, features: np.ndarray, trimap: np.ndarray) -> None:
+        """Remember keyframe `frame`: its pixel_features (H×W×FEATURES) and user trimap (H×W {0, 0.5, 1})."""
         if frame in self.frames:
             return
         unknown = trimap == 0.5
@@ -70,7 +70,6 @@ class KeyframeMemory:
             near = cv2.distanceTransform((~unknown).astype(np.uint8), cv2.DIST_L2, 5) <= REACH
         else:  # no band at all: sample everywhere
             near = np.ones(trimap.shape, bool)
-        features = pixel_features(image)
         rng = np.random.default_rng([frame & 0xFFFFFFFF, 11])
         picked, classes = [], []
         for value, is_fg in ((1.0, True), (0.0, False)):
@@ -116,5 +115,5 @@ def keyframe_memory(keyframes, read_rgb: Callable[[int], np.ndarray], before: in
     for frame in keyframes.frames:
         if frame < before:
             image = read_rgb(frame)
-            memory.add(frame, image, keyframes.load(frame, image.shape[:2]))
+            memory.add(frame, pixel_features(image), keyframes.load(frame, image.shape[:2]))
     return memory

@@ -129,23 +129,17 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
 
 
 def _decay(labels: np.ndarray, changed: np.ndarray, subject: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
-    """Known foreground near the band whose colour changed along the flow, and (with a memory) that
-    does not look like the subject, becomes unknown."""
+    """Known foreground near the band becomes unknown where its colour changed along the flow and
+    (with a memory) it is not clearly the subject, or, with a memory, where it is clearly the background."""
     fg = (labels == FOREGROUND).astype(np.uint8)
     ring = (fg == 1) & (cv2.distanceTransform(fg, cv2.DIST_L2, 5) <= DECAY_REACH)
     if subject is None:
-        ring &= changed
-    if not ring.any():
-        return labels
-    out = labels.copy()
-    values = out[ring]
-    if subject is None:
-        values[:] = UNKNOWN
-    else:  # changed and not clearly the subject, or unchanged but clearly its background
+        decays = ring & changed
+    else:
         p = subject(ring)
-        values[np.where(changed[ring], p < DECAY_BELOW, p < STILL_DECAY_BELOW)] = UNKNOWN
-    out[ring] = values
-    return out
+        decays = np.zeros(labels.shape, bool)
+        decays[ring] = np.where(changed[ring], p < DECAY_BELOW, p < STILL_DECAY_BELOW)
+    return np.where(decays, UNKNOWN, labels).astype(np.uint8)
 
 
 NOTHING = 255  # splat_labels' value where no pixel of frame t landed

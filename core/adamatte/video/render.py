@@ -28,8 +28,8 @@ from adamatte.matting.engine import MatteResult, MattingEngine
 from adamatte.matting.foreground import estimate_foreground
 from adamatte.model.weights import weights_metadata
 from adamatte.video.drift import DriftGuard
-from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.memory import keyframe_memory, pixel_features
+from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import input_trimap, measure_motion
 from adamatte.video.state import carried_alpha, resume_point, write_state
@@ -125,7 +125,7 @@ class Renderer:
                 if is_key:
                     source_key, origin = frame, f"keyframe {frame}"
                     if memory is not None:
-                        memory.add(frame, plate.rgb, trimap)
+                        memory.add(frame, features, trimap)
                 else:
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
                     guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)

@@ -7,10 +7,9 @@
   of frame t arrives there, `SEEN_TOLERANCE` px of slack for the moving edge) must look like the
   keyframes' subject (video.memory), or it is background. Foreground in the slack around the
   carried matte must look more like the subject than like its background, so that it cannot
-  creep outward frame by frame. So is solid foreground in the band
-  where the picture changed along the flow (something was uncovered) that looks like the
-  keyframes' background. Semi-transparent pixels the previous matte vouches
-  for (hair, motion blur) are never vetoed.
+  creep outward frame by frame. Solid foreground where the input trimap left the band open
+  must not look clearly like the keyframes' background (a ghost of where the subject was).
+  Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed.
 """
 
 from __future__ import annotations
