@@ -6,18 +6,19 @@ weights' validation items for the distractor, which is built from training foreg
   - distractor: the training foreground GT14 sways in front of the real `judo` footage (people in
     the background) while a second training foreground, GT20, enters after the first frame and
     passes behind it, crossing its band. The truth is GT14's alpha alone.
-Every render starts from a first-frame trimap only. Rows: the default render (temporal prior, no
-keyframe memory), with --keyframe-memory, with the memory but no temporal prior, with neither (the
-previous default), the network alone (--refine none), and per-frame closed-form (pymatting, its trimap propagated
-from the previous alpha by erode/dilate). Columns: MAD x1e3, dtSSD x1e2, drift (MAD of the last
-5 frames / the first 5), leak % (alpha farther than 16 px from the true matte, as a share of its
-mass; mean, last frame, worst frame) and s/frame.
+Every render starts from a first-frame trimap only. Rows: the default render (keyframe memory and
+temporal prior), --no-keyframe-memory, --temporal 0, neither (propagation alone: the default before
+them), the network alone (--refine none), and per-frame closed-form (pymatting, its trimap
+propagated from the previous alpha by erode/dilate). Columns: MAD x1e3, dtSSD x1e2, drift (MAD of
+the last 5 frames / the first 5), leak % (alpha farther than 16 px from the true matte, as a share
+of its mass; mean, last frame, worst frame) and s/frame.
 
-Real footage without ground truth (`judo`, from its first-frame mask): the foreground area per
-frame against the keyframe's, and the drift warnings raised, for the default, --keyframe-memory
-and the previous default; --sheet writes their contact sheets.
+Real footage without ground truth, each from a first-frame mask: `judo` (its bundled mask,
+--band 10 as in the demo), `bedroom` and `cutie` (rough roto polygons, below, --band 14). The foreground area per frame
+against the keyframe's, and the drift warnings raised, for the default, --no-keyframe-memory and
+neither; --sheet writes their contact sheets.
 
-    python benchmarks/video.py [--weights lite] [--clips gt07,distractor,judo] [--skip-closed-form] [--sheet DIR]
+    python benchmarks/video.py [--weights lite] [--clips gt07,distractor,judo,bedroom,cutie] [--skip-closed-form] [--sheet DIR]
 """
 
 from __future__ import annotations
@@ -122,12 +123,25 @@ def make_distractor_clip(folder: str, frames: int) -> dict[int, np.ndarray]:
 
 
 METHODS = (  # (row, output folder tag, render settings)
-    ("default (temporal, no memory)", "default", {}),
-    ("--keyframe-memory", "memory", {"keyframe_memory": True}),
-    ("--keyframe-memory --temporal 0", "memory-only", {"keyframe_memory": True, "temporal": 0.0}),
-    ("neither (previous default)", "neither", {"keyframe_memory": False, "temporal": 0.0}),
+    ("default (memory, temporal prior)", "default", {}),
+    ("--no-keyframe-memory", "no-memory", {"keyframe_memory": False}),
+    ("--temporal 0", "no-temporal", {"temporal": 0.0}),
+    ("neither (propagation alone)", "neither", {"keyframe_memory": False, "temporal": 0.0}),
     ("--refine none", "network", {"refine": "none"}),
 )
+FOOTAGE_ROWS = (METHODS[0], METHODS[1], METHODS[3])
+
+# rough first-frame roto polygons (x, y px) for the footage that ships without masks
+ROTO = {
+    "bedroom": [[(380, 5), (410, 0), (440, 20), (455, 45), (440, 80), (440, 110), (470, 160), (515, 205), (510, 222), (480, 200),
+                 (445, 160), (450, 260), (440, 280), (430, 350), (415, 365), (400, 330), (395, 300), (385, 395), (365, 395),
+                 (365, 300), (345, 260), (350, 240), (330, 245), (312, 180), (345, 120), (360, 100), (365, 40)],  # the girl
+                [(240, 135), (285, 145), (292, 190), (270, 205), (275, 260), (265, 290), (270, 330), (278, 385), (265, 400),
+                 (150, 400), (175, 370), (185, 330), (175, 320), (185, 230), (210, 205), (235, 195), (230, 160)]],  # the boy
+    "cutie": [[(262, 98), (290, 105), (300, 130), (298, 180), (290, 200), (330, 215), (350, 245), (358, 300), (355, 340),
+               (340, 360), (350, 480), (160, 480), (158, 330), (165, 260), (190, 220), (240, 200), (238, 170), (232, 140),
+               (240, 110)]],  # the man in the coat
+}
 
 
 def render_clip(folder: str, name: str, settings: dict, weights: str, trimap: str = "key.png@1001") -> tuple[Renderer, float, list[str]]:
@@ -175,30 +189,44 @@ def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: st
     print("| method | MAD e3 | dtSSD e2 | drift | leak % mean / last / worst | s/frame |\n| --- | --- | --- | --- | --- | --- |")
     for row, means, d, (lm, ll, lw), s in results:
         print(f"| {row} | {means['mad']:.2f} | {means['dtssd']:.2f} | {d:.2f} | {lm:.2f} / {ll:.2f} / {lw:.2f} | {s:.2f} |")
-    base = results[3]  # neither: the previous default
+    base = results[3]  # neither: propagation alone
     for row, means, *_, s in results[:3]:
-        print(f"{row} / previous default: MAD {means['mad'] / base[1]['mad']:.2f}, dtSSD {means['dtssd'] / base[1]['dtssd']:.2f}, "
+        print(f"{row} / propagation alone: MAD {means['mad'] / base[1]['mad']:.2f}, dtSSD {means['dtssd'] / base[1]['dtssd']:.2f}, "
               f"s/frame {s / base[4]:.2f}")
     return results
 
 
-def judo_footage(folder: str, weights: str, sheet_dir: str | None) -> None:
-    """The real judo clip from its first-frame mask: foreground area per frame / the keyframe's, and warnings."""
-    plate = build_plate(os.path.join(folder, "plate"))
-    print("\njudo (real footage, no ground truth): adapted foreground area / the keyframe's, per frame; drift warnings")
-    for row, tag, settings in METHODS[:2] + METHODS[3:4]:
-        request = RenderRequest(input=plate, output=os.path.join(folder, f"out-{tag}", "judo.####.exr"),
-                                trimap=[os.path.join(clip_dir(), "mask.png") + "@1001"], band=10, write="alpha,trimap",
-                                weights=weights, progress="none", **settings)
+def footage(name: str, folder: str, frames: int, weights: str, sheet_dir: str | None) -> None:
+    """Real footage from its first-frame mask: foreground area per frame / the keyframe's, and warnings."""
+    mask = os.path.join(folder, "mask.png")
+    if name == "judo":
+        plate, first = build_plate(os.path.join(folder, "plate")), 1001
+        mask = os.path.join(clip_dir(), "mask.png")
+    elif name == "bedroom":
+        plate, first = os.path.join(SHARED, "video", "bedroom", "frames", "#####.jpg"), 0
+    else:
+        plate, first = os.path.join(SHARED, "video", "cutie_example.mp4"), 1001  # a movie's frames count from 1001
+    if name in ROTO:
+        size = (H, W) if name == "bedroom" else (480, 640)
+        roto = np.zeros(size, np.uint8)
+        for polygon in ROTO[name]:
+            cv2.fillPoly(roto, [np.array(polygon, np.int32)], 1)
+        write_image(mask, roto.astype(np.float32), ["Y"], pixel_type="uint8")
+    print(f"\n{name} (real footage, no ground truth, {frames} frames): adapted foreground area / the keyframe's; drift warnings")
+    for row, tag, settings in FOOTAGE_ROWS:
+        request = RenderRequest(input=plate, output=os.path.join(folder, f"out-{tag}", f"{name}.####.exr"), trimap=[f"{mask}@{first}"],
+                                band=10 if name == "judo" else 14, write="alpha,trimap", frames=f"{first}-{first + frames - 1}", weights=weights,
+                                progress="none", **settings)
         renderer = Renderer(request)
         summary = renderer.run(Progress("none"))
         sink = renderer.sinks["alpha"]
         areas = [float((read_labels(sidecar_path(sink, f)) == FOREGROUND).mean()) for f in renderer.write_frames]
-        print(f"{row}: " + " ".join(f"{a / areas[0]:.2f}" for a in areas) + f"; {len(summary.warnings)} warnings")
+        print(f"{row}: " + " ".join(f"{a / areas[0]:.2f}" for a in areas[::max(len(areas) // 12, 1)]) +
+              f"; {len(summary.warnings)} warnings; {summary.seconds / len(areas):.2f} s/frame")
         for warning in summary.warnings:
             print(f"    {warning}")
         if sheet_dir:
-            path = os.path.join(sheet_dir, f"judo_{tag}.png")
+            path = os.path.join(sheet_dir, f"{name}_{tag}.png")
             contact_sheet(request, path, width=240)
             print(f"    contact sheet: {path}")
 
@@ -207,9 +235,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default="", help="weights file or bundled name (default: the bundled default)")
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--clips", default="gt07,distractor,judo", help="comma list of gt07, distractor, judo")
+    parser.add_argument("--clips", default="gt07,distractor,judo,bedroom,cutie", help="comma list of gt07, distractor, judo, bedroom, cutie")
     parser.add_argument("--skip-closed-form", action="store_true")
-    parser.add_argument("--sheet", default="", help="folder for the judo contact sheets")
+    parser.add_argument("--sheet", default="", help="folder for the footage's contact sheets")
     args = parser.parse_args()
     if not os.path.isdir(SHARED):
         raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
@@ -218,9 +246,10 @@ def main() -> None:
         if name in clips:
             with tempfile.TemporaryDirectory() as tmp:
                 score_clip(name, tmp, make(tmp, args.frames), args.weights, not args.skip_closed_form)
-    if "judo" in clips:
-        with tempfile.TemporaryDirectory() as tmp:
-            judo_footage(tmp, args.weights, args.sheet or None)
+    for name in ("judo", "bedroom", "cutie"):
+        if name in clips:
+            with tempfile.TemporaryDirectory() as tmp:
+                footage(name, tmp, 16 if name == "judo" else args.frames, args.weights, args.sheet or None)
 
 
 if __name__ == "__main__":

@@ -91,3 +91,35 @@ def trimap_from_alpha(alpha: np.ndarray, band: int = 3) -> np.ndarray:
     trimap = np.full(alpha.shape, 0.5, np.float32)
     trimap[fg == 1], trimap[bg == 1] = 1.0, 0.0
     return trimap
+
+
+def distractor_clip(folder: Path, frames: int = 8, size=(160, 90), first: int = 1001,
+                    stranger_colour=(0.9, 0.25, 0.5), speed: float = 0.03) -> tuple[Path, dict[int, np.ndarray]]:
+    """An orange textured subject sways in front of the bundled judo footage while a textured
+    stranger of another colour enters from the right after the first frame and slides behind it
+    (`speed`: a share of the width per frame), as a PNG sequence. The footage's own players move
+    behind the subject's edge as it sways.
+
+    Returns the folder and the subject's exact alpha per frame (the stranger is not in it).
+    """
+    import cv2
+    from importlib import resources
+
+    from adamatte.io import read_image
+
+    w, h = size
+    judo = resources.files("adamatte") / "demo" / "judo" / "frames"
+    names = sorted(n.name for n in judo.iterdir() if n.name.endswith(".jpg"))
+    subject_rgb = textured(h, w, 3, (0.95, 0.55, 0.15))
+    stranger_rgb = textured(h, w, 4, stranger_colour)
+    truth = {}
+    for i in range(frames):
+        frame = first + i
+        bg = cv2.resize(read_image(str(judo / names[i % len(names)]))[0][..., :3], (w, h), interpolation=cv2.INTER_AREA)
+        subject = soft_disk(h, w, 0.55 * h, 0.4 * w + 6 * np.sin(2 * np.pi * i / frames), 0.3 * h, softness=3)
+        stranger = soft_disk(h, w, 0.4 * h, max(0.95 - i * speed, 0.66) * w, 0.2 * h, softness=2) if i >= 1 else np.zeros((h, w), np.float32)
+        behind = stranger[..., None] * stranger_rgb + (1 - stranger[..., None]) * bg
+        image = subject[..., None] * subject_rgb + (1 - subject[..., None]) * behind
+        write_image(str(folder / f"plate.{frame}.png"), image, ["R", "G", "B"], pixel_type="uint8")
+        truth[frame] = subject
+    return folder, truth

@@ -38,10 +38,26 @@ def test_info_reports_range_gaps_windows_and_colour(tmp_path, capsys):
     assert data["missing"] == [1003] and data["channels"] == ["R", "G", "B"] and data["frame_count"] == 5
 
 
-def test_info_shows_overscan(tmp_path, capsys):
+def test_info_names_overscan_and_crop(tmp_path, capsys):
     write_exr(tmp_path / "os.1001.exr", np.zeros((40, 60, 3), np.float32), origin=(-10, -5), display=(0, 0, 40, 30))
     assert main(["info", str(tmp_path / "os.####.exr")]) == 0
-    assert "(-10,-5) - (49,34)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "(-10,-5) - (49,34)" in text and "[overscan" in text
+    write_exr(tmp_path / "crop.1001.exr", np.zeros((10, 20, 3), np.float32), origin=(5, 8), display=(0, 0, 40, 30))
+    assert main(["info", str(tmp_path / "crop.####.exr")]) == 0
+    text = capsys.readouterr().out
+    assert "[crop" in text and "[overscan" not in text
+
+
+def test_info_describes_a_matte_and_prints_timecode(tmp_path, capsys):
+    """adamatte's own alpha-only output is a matte, not a plate without colour; timecode reads as HH:MM:SS:FF."""
+    write_exr(tmp_path / "matte.1001.exr", np.full((8, 12, 1), 0.5, np.float32), ("A",),
+              attributes={"smpte:TimeCode": ("timecode", (0x01023004, 0))})
+    write_exr(tmp_path / "matte.1002.exr", np.full((8, 12, 1), 0.5, np.float32), ("A",))
+    assert main(["info", str(tmp_path / "matte.####.exr")]) == 0
+    text = capsys.readouterr().out
+    assert "matte sequence" in text and "(matte: A)" in text and "a matte carries no colour" in text
+    assert "01:02:30:04" in text
 
 
 def corrupt(tmp_path):

@@ -213,6 +213,7 @@ def test_ctrl_c_stops_cleanly(tmp_path, lite_weights):
 @pytest.mark.parametrize("output, message", [
     ("matte.exr", "add a frame token"),
     ("/proc/adamatte/matte.####.exr", "cannot create output folder"),
+    ("matte.####.jpg", "lossy 8-bit matte"),
 ])
 def test_cli_refuses_bad_outputs(clip, tmp_path, lite_weights, output, message):
     plate, truth, key = clip
@@ -220,3 +221,52 @@ def test_cli_refuses_bad_outputs(clip, tmp_path, lite_weights, output, message):
     args[args.index("-o") + 1] = output if output.startswith("/") else str(tmp_path / output)
     proc = subprocess.run(args, capture_output=True, text=True)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_closed_progress_pipe_ends_the_render_quietly(clip, tmp_path, lite_weights):
+    """`adamatte render --progress json | head -1`: no BrokenPipeError traceback, and what was written is whole."""
+    plate, truth, key = clip
+    proc = subprocess.Popen(cli_render(plate, tmp_path / "o", key, lite_weights, "--progress", "json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # the start event, then the reader goes away
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141 and "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    for p in (tmp_path / "o").glob("*.exr"):
+        read_image(str(p))
+
+
+@pytest.mark.parametrize("fill, fatal", [(0.5, True), (1.0, True), (0.0, True), ("no foreground", False), ("mostly unknown", False)])
+def test_degenerate_trimaps_are_refused_or_warned_about(clip, tmp_path, lite_weights, fill, fatal):
+    plate, truth, _ = clip
+    trimap = np.full(truth[1001].shape, 0.5, np.float32)
+    if fill == "no foreground":
+        trimap[:, :100] = 0.0
+    elif fill == "mostly unknown":
+        trimap[:10] = 0.0
+        trimap[90:100, 150:160] = 1.0
+    else:
+        trimap[:] = fill
+    key = tmp_path / "key.png"
+    write_image(str(key), trimap, ["Y"], pixel_type="uint8")
+    args = cli_render(plate, tmp_path / "o", str(key), lite_weights, "--frames", "1001-1002", "--progress", "json")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    if fatal:
+        assert proc.returncode == 2 and "key.png, frame 1001: the trimap is all" in proc.stderr and "--allow-degenerate" in proc.stderr
+        assert not list((tmp_path / "o").glob("matte.*.exr"))
+        proc = subprocess.run(args + ["--allow-degenerate"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [json.loads(line) for line in proc.stdout.splitlines() if '"warning"' in line]
+    assert any(w["frame"] == 1001 and "key.png" in w["message"] for w in warnings), proc.stdout
+
+
+def test_matte_refuses_a_trimap_of_one_class(tmp_path, lite_weights):
+    image = tmp_path / "still.png"
+    write_image(str(image), np.full((32, 48, 3), 0.5, np.float32), ["R", "G", "B"], pixel_type="uint8")
+    write_image(str(tmp_path / "t.png"), np.ones((32, 48), np.float32), ["Y"], pixel_type="uint8")
+    base = [sys.executable, "-m", "adamatte", "matte", str(image), "--trimap", str(tmp_path / "t.png"), "-o", str(tmp_path / "a.png"),
+            "--weights", lite_weights, "--refine", "none"]
+    proc = subprocess.run(base, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "all foreground" in proc.stderr and not (tmp_path / "a.png").exists()
+    proc = subprocess.run(base + ["--allow-degenerate"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and (tmp_path / "a.png").exists(), proc.stderr

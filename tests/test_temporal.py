@@ -6,7 +6,7 @@ import numpy as np
 from adamatte.matting.engine import MattingEngine
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, trimap_to_labels
 from adamatte.video.drift import DriftGuard
-from adamatte.video.memory import KeyframeMemory, pixel_features
+from adamatte.video.memory import KeyframeMemory, pixel_features, subject_centre
 from adamatte.video.propagate import Motion, propagate_trimap
 from adamatte.video.temporal import carry_alpha, temporal_guide
 
@@ -64,14 +64,28 @@ def two_colour_frame(subject=(0.9, 0.3, 0.1), background=(0.1, 0.2, 0.8)) -> tup
     return image, trimap
 
 
+def subject_alpha() -> np.ndarray:
+    alpha = np.zeros((H, W), np.float32)
+    alpha[16:48, 20:50] = 1.0
+    return alpha
+
+
+def remember(image: np.ndarray, trimap: np.ndarray) -> KeyframeMemory:
+    memory = KeyframeMemory()
+    memory.add(1001, pixel_features(image, subject_centre(subject_alpha())), trimap, subject_alpha())
+    return memory
+
+
+def features(image: np.ndarray) -> np.ndarray:
+    return pixel_features(image, subject_centre(subject_alpha()))
+
+
 def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
     image, trimap = two_colour_frame()
-    memory = KeyframeMemory()
-    memory.add(1001, pixel_features(image), trimap)
+    memory = remember(image, trimap)
     probe = image.copy()
     probe[20:30, 70:80] = (0.2, 0.8, 0.2)  # a green stranger, far from anything the keyframe knew
-    features = pixel_features(probe)
-    p = lambda mask: memory.subject_probability(features, mask).mean()  # noqa: E731
+    p = lambda mask: memory.subject_probability(features(probe), mask).mean()  # noqa: E731
     inside, behind, stranger = (np.zeros((H, W), bool) for _ in range(3))
     inside[25:35, 28:40], behind[50:60, 60:70], stranger[22:28, 72:78] = True, True, True
     assert p(inside) > 0.9 and p(behind) < 0.1 and p(stranger) < 0.5
@@ -79,13 +93,12 @@ def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
 
 def test_memory_veto_holds_off_new_foreground_that_is_not_the_subject():
     image, trimap = two_colour_frame()
-    memory = KeyframeMemory()
-    memory.add(1001, pixel_features(image), trimap)
+    memory = remember(image, trimap)
     frame = image.copy()
     frame[20:30, 70:85] = (0.2, 0.8, 0.2)  # appears where background was
     frame[40:50, 60:66] = (0.9, 0.3, 0.1)  # the subject's colour, newly there (an arm)
     prev_alpha = (trimap == 1.0).astype(np.float32)
-    guide, seen = temporal_guide(prev_alpha, still_motion(), memory, pixel_features(frame), trimap, weight=0.05)
+    guide, seen = temporal_guide(prev_alpha, still_motion(), memory, features(frame), trimap, weight=0.05)
     labels = trimap_to_labels(trimap)
     labels[20:30, 70:85] = FOREGROUND
     labels[40:50, 60:66] = FOREGROUND
@@ -109,7 +122,42 @@ def test_temporal_prior_pulls_the_band_towards_the_carried_alpha():
     assert sure.min() == 1.0
     engine = MattingEngine(ColourKeyNet(), device="cpu", refine="knn")
     free = engine.matte(image, trimap)
-    guide, _ = temporal_guide(carried_from, still_motion(), None, pixel_features(image), trimap, weight=1.0)
+    guide, _ = temporal_guide(carried_from, still_motion(), None, features(image), trimap, weight=1.0)
     held = engine.matte(image, trimap, guide)
     band = trimap == 0.5
     assert np.abs(held.alpha[band] - 0.8).mean() < 0.5 * np.abs(free.alpha[band] - 0.8).mean()
+
+
+def test_foreground_that_emerges_from_behind_the_subject_or_breaks_away_from_it_is_vetoed():
+    image, trimap = two_colour_frame()
+    memory = remember(image, trimap)
+    frame = image.copy()
+    frame[20:30, 50:58] = (0.2, 0.8, 0.2)  # a stranger emerging at the subject's side ...
+    frame[50:60, 70:80] = (0.2, 0.8, 0.2)  # ... and one that broke away, carried along with the flow
+    prev_alpha = subject_alpha()
+    prev_alpha[20:30, 50:58] = 1.0  # the flow from behind the subject brings the subject's alpha here, but fails its check
+    prev_alpha[50:60, 70:80] = 1.0  # the flow follows this one and passes: frame t's matte had it already
+    unsure = np.zeros((H, W), bool)
+    unsure[20:30, 50:58] = True
+    none = np.zeros((H, W), bool)
+    zero = np.zeros((H, W, 2), np.float32)
+    motion = Motion(zero, zero, unsure, none, 0.0, none)
+    guide, seen = temporal_guide(prev_alpha, motion, memory, features(frame), trimap, weight=0.05)
+    labels = trimap_to_labels(trimap)
+    labels[20:30, 50:58] = FOREGROUND
+    labels[50:60, 70:80] = FOREGROUND
+    vetoed = guide.veto(labels)
+    assert vetoed[21:29, 51:57].all(), "alpha carried by a flow that fails its check vouches for nothing"
+    assert vetoed[50:60, 70:80].all(), "a piece that looks like nothing of the subject is held off whole"
+    assert not vetoed[18:46, 22:48].any()
+
+
+def test_a_lasting_drift_warns_once_on_its_first_frame_and_again_after_it_cleared():
+    labels = square_labels()
+    vetoed = np.zeros((H, W), bool)
+    vetoed[0:10, 0:10] = True  # 1.6% of the frame held off as background
+    clear = np.zeros((H, W), bool)
+    guard = DriftGuard()
+    raised = [guard.observe(f, labels, f == 1001, vetoed=v) for f, v in
+              zip(range(1001, 1008), (clear, vetoed, vetoed, vetoed, clear, vetoed, vetoed))]
+    assert [w.frame for w in raised if w is not None] == [1002, 1006]

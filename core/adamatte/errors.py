@@ -7,6 +7,7 @@ EXIT_BAD_INPUT = 2
 EXIT_MISSING_FRAMES = 3
 EXIT_GPU_MEMORY = 4
 EXIT_CANCELLED = 130  # as a shell reports SIGINT
+EXIT_BROKEN_PIPE = 141  # as a shell reports SIGPIPE: the reader of our output went away
 
 
 class AdamatteError(Exception):

@@ -42,10 +42,10 @@ PARAMS: tuple[Param, ...] = (
           label="Band width", group="trimap"),
     Param("propagation", "choice", "flow", "How trimaps travel between keyframes: along optical flow, or (fallback) by "
           "dilation alone.", choices=("flow", "dilate"), group="trimap"),
-    Param("keyframe_memory", "bool", False, "Remember what the keyframes say the subject and its background look like: "
+    Param("keyframe_memory", "bool", True, "Remember what the keyframes say the subject and its background look like: "
           "foreground that appears where the flow says background was is kept only if it looks like the subject, and "
           "propagated foreground near the edge that stops looking like it is re-decided (stops background creeping in). "
-          "Off by default for now: it can eat the leading edge of a fast subject (docs/rendering.md).",
+          "Off: propagation alone, which lets a look-alike background drift into the matte (docs/rendering.md).",
           label="Keyframe memory", group="trimap"),
     Param("temporal", "float", 0.05, "With --refine: how strongly the band solve keeps to the previous frame's matte, "
           "carried along the optical flow where the flow is sure (less flicker). 0: each frame on its own.",
@@ -67,6 +67,9 @@ PARAMS: tuple[Param, ...] = (
           choices=("auto", "fp32", "fp16", "bf16"), group="engine"),
     Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
+    Param("allow_degenerate", "bool", False, "Render a trimap that is wholly one class (all unknown, foreground or "
+          "background), which is refused by default: it gives haze or a solid matte.", label="Allow degenerate trimaps",
+          group="engine"),
     Param("refine", "choice", "knn", "After the network, solve classical matting where the adapted trimap is unknown or "
           "the network is unsure, with the rest as constraints: KNN matting (the default: it measures best on our validation photos and video, docs/MODEL_CARD.md) or closed-form (Levin). "
           "'none' is the network alone, several times faster.", choices=("none", "knn", "closed-form"), group="engine"),

@@ -5,6 +5,7 @@ so `adamatte info` and `adamatte farm export` run without torch."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from adamatte import __version__
 from adamatte.cli import eval as eval_commands
 from adamatte.cli import farm, info, matte, render, train, weights
-from adamatte.errors import EXIT_CANCELLED, AdamatteError
+from adamatte.errors import EXIT_BROKEN_PIPE, EXIT_CANCELLED, AdamatteError
 
 DESCRIPTION = """\
 adamatte pulls a clean, temporally stable alpha matte out of a plate and writes it as
@@ -51,3 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("adamatte: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:  # `adamatte render --progress json | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that Python's exit flush cannot fail again
+        return EXIT_BROKEN_PIPE

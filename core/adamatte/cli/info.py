@@ -10,9 +10,10 @@ from adamatte.cli.options import add_params
 
 def register(commands) -> None:
     info = commands.add_parser(
-        "info", help="describe a plate: frame range, missing frames, windows, channels, colour",
-        description="Describe a plate without rendering: frame range and gaps, resolution, data and display "
-        "windows, channels, pixel type, compression, and the colour space adamatte will assume.",
+        "info", help="describe a plate or a matte: frame range, missing frames, windows, channels, colour",
+        description="Describe a plate or a matte without rendering: frame range and gaps, resolution, data and display "
+        "windows (crop or overscan), channels, pixel type, compression, timecode and other metadata, and the colour "
+        "space adamatte will assume.",
     )
     info.add_argument("input", metavar="INPUT", help="sequence pattern, member file, folder or video file")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     source = FrameSource(
         args.input, frames=args.frames or None, layer=args.layer or None,
-        colorspace=args.input_colorspace or None, start_frame=args.start_frame, missing="hold",
+        colorspace=args.input_colorspace or None, start_frame=args.start_frame, missing="hold", allow_matte=True,
     )
     try:
         source.check_headers()

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     engine = MattingEngine.from_params(args)
     result = matte_file(
         engine, args.image, args.trimap, args.output, trimap_out=args.trimap_out,
-        colorspace=args.input_colorspace or None, layer=args.layer or None,
+        colorspace=args.input_colorspace or None, layer=args.layer or None, allow_degenerate=args.allow_degenerate,
     )
     t = result.timings
     print(f"wrote {args.output} ({result.alpha.shape[1]}x{result.alpha.shape[0]}, {t['total']:.2f} s on {engine.device.type})")

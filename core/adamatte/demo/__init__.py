@@ -11,7 +11,7 @@ import numpy as np
 from adamatte.io.colour import convert
 from adamatte.io.image import read_image, read_matte, write_image
 from adamatte.matting.trimap import read_labels
-from adamatte.video.memory import keyframe_memory
+from adamatte.video.memory import keyframe_memory, pixel_features, subject_centre
 from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import input_trimap, measure_motion
@@ -60,12 +60,16 @@ def contact_sheet(request: RenderRequest, sheet: str, frames: list[int] | None =
     for frame in frames:
         rgb = plan.source.read(frame).rgb
         before = [f for f in plan.chain if f < frame]
-        prev_labels, motion = None, None
-        if frame not in plan.keyframes:  # from the previous frame's sidecar, as the render did
+        prev_labels, motion, memory, features = None, None, None, None
+        if frame not in plan.keyframes:  # from the previous frame's sidecars, as the render did
             prev_labels = read_labels(sidecar_path(sink, before[-1]))
             motion = measure_motion(plan.source.read(before[-1]).rgb, rgb)
-        memory = keyframe_memory(plan.keyframes, lambda f: plan.source.read(f).rgb, frame) if request.keyframe_memory else None
-        trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion, memory)
+            if request.keyframe_memory:
+                memory = keyframe_memory(plan.keyframes, lambda f: plan.source.read(f).rgb, frame,
+                                         lambda f, *_: read_matte(sidecar_path(sink, f, "alpha")))
+                prev_alpha = read_matte(sidecar_path(sink, before[-1], "alpha"))
+                features = pixel_features(rgb, subject_centre(prev_alpha, motion.forward))
+        trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion, memory, features)
         adapted = read_matte(sidecar_path(sink, frame))
         alpha = read_matte(sink.path(frame))
         comp = rgb * alpha[..., None] + _checker(*alpha.shape) * (1 - alpha[..., None])

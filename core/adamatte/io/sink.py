@@ -18,6 +18,7 @@ from adamatte.io.video import ProResWriter
 from adamatte.params import BY_NAME
 
 LAYOUTS = BY_NAME["layout"].choices
+LOSSY = (".jpg", ".jpeg")  # a matte's soft edges and its 0/1 need more than 8 lossy bits
 
 
 def _rgba_channels(alpha_channel: str) -> list[str]:
@@ -59,6 +60,9 @@ class FrameSink:
         if ext == ".mov":
             if self.pattern is not None:
                 raise InputError("a .mov output is one file: drop the frame token", path=self.spec)
+        elif ext in LOSSY:
+            raise InputError(f"{ext} would make a lossy 8-bit matte; write .exr (half float), .png or .tif (16-bit) instead",
+                             path=self.spec)
         elif ext not in OUTPUT_PIXEL_TYPES:
             raise InputError(f"unsupported output format {ext or '(none)'!r}; use .exr, .png, .tif or .mov", path=self.spec)
         elif self.pattern is None and len(self.frames) > 1:

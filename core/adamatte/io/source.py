@@ -9,7 +9,7 @@ import numpy as np
 
 from adamatte.errors import InputError, MissingFramesError
 from adamatte.io.colour import ColourConverter, default_colorspace
-from adamatte.io.image import ImageInfo, read_image, read_info, rgb_channel_names
+from adamatte.io.image import ImageInfo, matte_channel_name, read_image, read_info, rgb_channel_names
 from adamatte.io.sequence import (
     VIDEO_EXTENSIONS,
     SequencePattern,
@@ -34,9 +34,15 @@ class Frame:
     source_frame: int | None  # the frame actually read (differs when a missing frame is held); None when black
 
 
+def _names_a_matte(channels: list[str]) -> bool:
+    """A file with no colour is a matte when one of its channels is named like one (A, alpha, Y, mask, matte.A)."""
+    return any(c.rsplit(".", 1)[-1].lower() in ("a", "alpha", "y", "mask", "matte") for c in channels)
+
+
 class FrameSource:
     """Opens `spec` (any accepted sequence spelling, or a video file) and reads its frames.
 
+    allow_matte: accept a file with no colour but a matte channel (adamatte info describes mattes).
     `frames` restricts the range (a list or a range string); by default the whole sequence,
     first to last frame on disk. Frames missing in that range are handled by `missing`:
     'error' (raise, naming them), 'hold' (repeat the previous frame) or 'black'.
@@ -51,6 +57,7 @@ class FrameSource:
         layer: str | None = None,
         colorspace: str | None = None,
         start_frame: int = 1001,
+        allow_matte: bool = False,
     ):
         if missing not in MISSING_POLICIES:
             raise InputError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, not {missing!r}")
@@ -80,7 +87,13 @@ class FrameSource:
         if self.video is None:  # the reference header is the first frame asked for, not the sequence's first
             first = next((f for f in self.frames if f in present), available[0])
             self.info = read_info(self.pattern.path(first))
-        self.rgb_channels = rgb_channel_names(self.info, layer)
+        self.matte_channel: str | None = None  # set when allow_matte met a file with a matte but no colour
+        try:
+            self.rgb_channels = rgb_channel_names(self.info, layer)
+        except InputError:
+            if not allow_matte or not _names_a_matte(self.info.channels):
+                raise
+            self.rgb_channels, self.matte_channel = [], matte_channel_name(self.info)
         self.colorspace = colorspace or default_colorspace(os.path.splitext(self.info.path)[1] if self.video is None else ".mov")
         self.converter = ColourConverter(self.colorspace)
 
@@ -133,12 +146,15 @@ class FrameSource:
                 raise
 
     def _validate(self, info: ImageInfo, frame: int) -> list[str]:
-        """Check a frame's header against the first frame's; return its RGB channel names."""
+        """Check a frame's header against the first frame's; return its RGB channel names (none for a matte)."""
         if (info.data_window, info.display_window) != (self.info.data_window, self.info.display_window):
             raise InputError(
                 f"resolution changes mid-sequence: data window {info.data_window} here, {self.info.data_window} on the first frame",
                 path=info.path, frame=frame,
             )
+        if self.matte_channel is not None:
+            matte_channel_name(info)
+            return []
         return rgb_channel_names(info, self.layer)
 
     def _held_frame(self, frame: int) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 
 from adamatte.errors import InputError
 from adamatte.io.image import read_matte
@@ -10,7 +12,7 @@ from adamatte.io.sequence import resolve_pattern
 from adamatte.io.sink import FrameSink
 from adamatte.io.source import FrameSource
 from adamatte.matting.engine import MatteResult, MattingEngine
-from adamatte.matting.trimap import write_labels
+from adamatte.matting.trimap import degenerate, normalize_trimap, write_labels
 from adamatte.model.weights import weights_metadata
 
 
@@ -33,9 +35,12 @@ def matte_file(
     trimap_out: str | None = None,
     colorspace: str | None = None,
     layer: str | None = None,
+    allow_degenerate: bool = False,
+    warn: Callable[[str], None] = lambda message: print(f"adamatte: warning: {message}", file=sys.stderr),
 ) -> MatteResult:
     """Matte the image at `image_path` with the trimap at `trimap_path` into `output_path` (.png/.exr/.tif),
-    keeping the image's windows and metadata; `trimap_out` also gets the adapted trimap (0/128/255)."""
+    keeping the image's windows and metadata; `trimap_out` also gets the adapted trimap (0/128/255).
+    A trimap that is wholly one class is refused unless `allow_degenerate`; lesser problems go to `warn`."""
     source = open_image(image_path, colorspace=colorspace, layer=layer)
     frame = source.read(source.frames[0])
     trimap = read_matte(trimap_path)
@@ -44,6 +49,11 @@ def matte_file(
             f"the trimap is {trimap.shape[1]}x{trimap.shape[0]} but the image is {frame.rgb.shape[1]}x{frame.rgb.shape[0]}",
             path=trimap_path,
         )
+    problem = degenerate(normalize_trimap(trimap))
+    if problem is not None:
+        if problem[0] and not allow_degenerate:
+            raise InputError(f"{problem[1]} (--allow-degenerate renders it anyway)", path=trimap_path)
+        warn(f"{trimap_path}: {problem[1]}")
     if os.path.splitext(output_path)[1].lower() not in (".png", ".exr", ".tif", ".tiff"):
         raise InputError("the matte is written as .png (16-bit) or .exr (half)", path=output_path)
     sink = FrameSink(output_path, [frame.number], forbidden_paths=source.input_paths() | {os.path.realpath(trimap_path)},

@@ -69,6 +69,29 @@ def as_trimap(values: np.ndarray, band: int) -> np.ndarray:
     return mask_to_trimap(values, band)
 
 
+UNKNOWN_WARN_ABOVE = 0.7  # share of the frame; past it the network has too little to go on and mattes haze
+
+
+def degenerate(trimap: np.ndarray) -> tuple[bool, str] | None:
+    """What is wrong with a trimap (H×W {0, 0.5, 1}) as a matting input: (fatal, reason), or None.
+
+    Fatal: it is wholly one class (all unknown gives haze; all foreground or background, a solid
+    matte). Not fatal, a warning: no foreground, no background, or unknown over UNKNOWN_WARN_ABOVE.
+    """
+    fg, bg = float((trimap == 1.0).mean()), float((trimap == 0.0).mean())
+    unknown = 1.0 - fg - bg
+    for share, name in ((unknown, "unknown"), (fg, "foreground"), (bg, "background")):
+        if share >= 1.0:
+            return True, f"the trimap is all {name}: nothing to matte"
+    if fg == 0.0:
+        return False, "the trimap has no foreground: the matte will be weak or empty"
+    if bg == 0.0:
+        return False, "the trimap has no background: the matte will be weak or solid"
+    if unknown > UNKNOWN_WARN_ABOVE:
+        return False, f"the trimap is {100 * unknown:.0f}% unknown: expect haze; draw tighter foreground and background"
+    return None
+
+
 def write_labels(path: str, labels: np.ndarray) -> None:
     """Labels {0,1,2} (H×W uint8) as a 0/128/255 trimap file: 8-bit for PNG/JPEG/TIFF, half for EXR."""
     values = np.choose(labels, [0.0, 128.0 / 255.0, 1.0]).astype(np.float32)

@@ -1,6 +1,8 @@
 """Training checkpoints as safetensors + JSON, written atomically, loadable without pickle.
 
 Tensors (model, loss σ, optimiser moments, torch RNG) go to CHECKPOINT.safetensors; the
+optimiser's moments are kept as bfloat16, which keeps a lite checkpoint under 25 MB (resuming
+casts them back to the parameters' float32, as torch's Optimizer.load_state_dict does). The
 rest (step, config, optimiser hyper-parameters, numpy/python RNG) to CHECKPOINT.json,
 which records the tensor file's hash so a torn pair is never resumed from.
 """
@@ -26,7 +28,10 @@ def _split_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], di
     for index, values in state["state"].items():
         for key, value in values.items():
             if torch.is_tensor(value):
-                tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
+                value = value.detach().cpu()
+                if value.is_floating_point() and value.dim() > 0:  # the moments, not Adam's step count
+                    value = value.to(torch.bfloat16)
+                tensors[f"optim.{index}.{key}"] = value.contiguous()
             else:
                 scalars[f"{index}.{key}"] = value
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}

@@ -29,7 +29,8 @@ class DriftGuard:
     - the foreground area jumps by more than `area_jump` (relative, and by at least 0.5% of the frame);
     - the unknown band shrinks below 1/`band_factor` or grows beyond `band_factor` times its
       recent median.
-    Keyframes reset the history.
+    A condition that holds over consecutive frames warns once, on its first frame (one keyframe
+    there is the fix); it warns again after a frame without it. Keyframes reset the history.
     """
 
     def __init__(self, area_jump: float = 0.3, band_factor: float = 3.0, history: int = 5, appeared: float = 0.003,
@@ -40,6 +41,7 @@ class DriftGuard:
         self.growth = growth
         self.previous_fg: float | None = None
         self.bands: deque[float] = deque(maxlen=history)
+        self.firing: str | None = None  # the kind of warning the previous frame raised
 
     def observe(self, frame: int, labels: np.ndarray, keyframe: bool, *, seen: np.ndarray | None = None,
                 vetoed: np.ndarray | None = None) -> DriftWarning | None:
@@ -47,28 +49,29 @@ class DriftGuard:
         along the flow (H×W bool). vetoed: what the keyframe memory forced to background (H×W bool)."""
         fg = float((labels == FOREGROUND).mean())
         band = float((labels == UNKNOWN).mean())
-        warning = None
+        warning, kind = None, None
         new = float(((labels != BACKGROUND) & ~seen).mean()) if seen is not None else 0.0
         held_off = float(vetoed.mean()) if vetoed is not None else 0.0
         if keyframe:
             self.bands.clear()
         elif held_off > self.appeared:
-            warning = DriftWarning(frame, f"foreground appeared where the flow says background was ({100 * held_off:.2f}% of the "
+            kind, warning = "held off", DriftWarning(frame, f"foreground appeared where the flow says background was ({100 * held_off:.2f}% of the "
                                           "frame, unlike the keyframes' subject: held off as background)")
         elif new > self.appeared and new > self.growth * max(fg, 1e-3):
-            warning = DriftWarning(frame, f"foreground grew where the motion does not explain it (+{100 * new:.2f}% of the frame, "
+            kind, warning = "grew", DriftWarning(frame, f"foreground grew where the motion does not explain it (+{100 * new:.2f}% of the frame, "
                                           "kept: it looks like the subject)")
         elif self.previous_fg is not None:
             change = fg - self.previous_fg
             if abs(change) > 0.005 and abs(change) > self.area_jump * max(self.previous_fg, 1e-3):
-                warning = DriftWarning(frame, f"foreground area jumped {100 * change / max(self.previous_fg, 1e-3):+.0f}% "
+                kind, warning = "jump", DriftWarning(frame, f"foreground area jumped {100 * change / max(self.previous_fg, 1e-3):+.0f}% "
                                               f"({100 * self.previous_fg:.1f}% -> {100 * fg:.1f}% of the frame)")
             elif self.bands:
                 usual = float(np.median(self.bands))
                 if usual > 1e-4 and band < usual / self.band_factor:
-                    warning = DriftWarning(frame, f"the unknown band collapsed ({100 * usual:.2f}% -> {100 * band:.2f}% of the frame)")
+                    kind, warning = "collapsed", DriftWarning(frame, f"the unknown band collapsed ({100 * usual:.2f}% -> {100 * band:.2f}% of the frame)")
                 elif usual > 1e-4 and band > usual * self.band_factor:
-                    warning = DriftWarning(frame, f"the unknown band exploded ({100 * usual:.2f}% -> {100 * band:.2f}% of the frame)")
+                    kind, warning = "exploded", DriftWarning(frame, f"the unknown band exploded ({100 * usual:.2f}% -> {100 * band:.2f}% of the frame)")
         self.previous_fg = fg
         self.bands.append(band)
-        return warning
+        repeated, self.firing = kind is not None and kind == self.firing, kind
+        return None if repeated else warning

@@ -5,15 +5,17 @@ frame's trimap would carry it on as known. The memory remembers the keyframes in
 pixel the network wants as foreground where the flow says background came from must look like
 the subject to be kept.
 
-Each keyframe adds seeded samples of its known foreground and background within `REACH` px of
-its band (where contested pixels will be), as 8-D features: the pixel's CIE Lab colour, the Lab
-mean of its 9×9 surround and its (weakly weighted) position. A pixel's subject probability is the share of foreground among
-its `NEIGHBOURS` nearest samples (nearest neighbours in feature space, after KNN / nonlocal
-matting, Chen et al. 2013), and 0 for a stranger: a pixel farther than `STRANGER` from every
-foreground sample, however far it is from the background ones too (a car that was never there).
-Colour with its local context tells a passing car or a person behind the subject from the
-subject; position counts a little, so that look-alikes elsewhere in the frame (another player in
-the same white gi) weigh less than the subject's own neighbourhood.
+Each keyframe adds seeded samples within `REACH` px of its band (where contested pixels will be):
+of its known foreground (value 1), its known background (value 0) and its band, valued by the
+keyframe's matte, so that the subject's soft edge is remembered as the mix it is. A sample is 8-D:
+the pixel's CIE Lab colour, the Lab mean of its 9×9 surround, and its (weakly weighted) position
+relative to the subject's centre, so that the subject may travel. A pixel's subject value is the
+mean value of its `NEIGHBOURS` nearest samples: the KNN matting estimate of its alpha (Chen et al.
+2013), and 0 for a stranger: a pixel farther than `STRANGER` from every sample of the subject,
+however far it is from the background ones too (a car that was never there). Colour with its
+local context tells a passing car or a person behind the subject from the subject; position
+counts a little, so that look-alikes elsewhere in the frame (another player in the same white gi)
+weigh less than the subject's own neighbourhood.
 """
 
 from __future__ import annotations
@@ -25,28 +27,44 @@ import numpy as np
 import scipy.spatial
 
 REACH = 40  # px around a keyframe's unknown band that its samples come from
-SAMPLES = 3000  # per class and keyframe
+SAMPLES = 3000  # per kind (foreground, background, band) and keyframe
 NEIGHBOURS = 8
-STRANGER = 30.0  # feature distance to the nearest foreground sample beyond which a pixel is not the subject
+STRANGER = 30.0  # feature distance to the nearest sample of the subject beyond which a pixel is not the subject
+SUBJECT_ABOVE = 0.05  # a sample of this value or more is the subject's (its soft edge included)
 SURROUND = 9  # px: the box whose mean colour is the feature's context half
 POSITION = 0.15  # Lab units per px of image position (of a 1000 px wide frame): nearby samples count more
 FEATURES = 8
 
 
-def pixel_features(image: np.ndarray) -> np.ndarray:
+def subject_centre(alpha: np.ndarray, forward: np.ndarray | None = None) -> tuple[float, float]:
+    """(x, y) px: the alpha-weighted centre of a matte (H×W 0-1), carried along the forward flow
+    (H×W×2 px, or None) when it is the previous frame's; the frame's centre when the matte is empty."""
+    h, w = alpha.shape
+    mass = float(alpha.sum())
+    if mass < 1e-6:
+        return w / 2.0, h / 2.0
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    if forward is not None:
+        xs, ys = xs + forward[..., 0], ys + forward[..., 1]
+    return float((alpha * xs).sum() / mass), float((alpha * ys).sum() / mass)
+
+
+def pixel_features(image: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
     """H×W×3 working-space image (0-1) -> H×W×8 float32: Lab colour, the Lab mean of its surround, and
-    its position (scaled by POSITION per px of a 1000 px wide frame)."""
+    its position relative to the subject's `centre` (x, y px; see subject_centre), scaled by POSITION
+    per px of a 1000 px wide frame."""
     lab = cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
     h, w = lab.shape[:2]
     scale = POSITION * 1000.0 / w
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.concatenate([lab, cv2.blur(lab, (SURROUND, SURROUND)), (xs * scale)[..., None], (ys * scale)[..., None]], axis=2)
+    position = ((xs - centre[0]) * scale)[..., None], ((ys - centre[1]) * scale)[..., None]
+    return np.concatenate([lab, cv2.blur(lab, (SURROUND, SURROUND)), *position], axis=2)
 
 
 class KeyframeMemory:
-    """Samples of every keyframe's foreground and background, and a KNN subject probability.
+    """Samples of every keyframe's foreground, background and band, and a KNN estimate of subject alpha.
 
-    memory.add(frame, features, trimap)              # a keyframe (pixel_features, trimap {0, 0.5, 1})
+    memory.add(frame, features, trimap, alpha)        # a keyframe: pixel_features, user trimap, its matte
     p = memory.subject_probability(features, mask)    # for the pixels of mask, in 0-1
 
     A function of the keyframes alone (seeded by frame number, in keyframe order), so a render
@@ -55,14 +73,15 @@ class KeyframeMemory:
 
     def __init__(self) -> None:
         self.frames: list[int] = []
-        self._samples: list[tuple[np.ndarray, np.ndarray]] = []  # (features N×FEATURES, is_foreground N)
-        self._trees: tuple[scipy.spatial.cKDTree, scipy.spatial.cKDTree] | None = None
+        self._samples: list[tuple[np.ndarray, np.ndarray]] = []  # (features N×FEATURES, value N in 0-1)
+        self._trees: tuple[scipy.spatial.cKDTree, np.ndarray, scipy.spatial.cKDTree] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.frames)
 
-    def add(self, frame: int, features: np.ndarray, trimap: np.ndarray) -> None:
-        """Remember keyframe `frame`: its pixel_features (H×W×FEATURES) and user trimap (H×W {0, 0.5, 1})."""
+    def add(self, frame: int, features: np.ndarray, trimap: np.ndarray, alpha: np.ndarray) -> None:
+        """Remember keyframe `frame`: its pixel_features (H×W×FEATURES), user trimap (H×W {0, 0.5, 1})
+        and matte (H×W 0-1), which values the band's samples."""
         if frame in self.frames:
             return
         unknown = trimap == 0.5
@@ -71,49 +90,55 @@ class KeyframeMemory:
         else:  # no band at all: sample everywhere
             near = np.ones(trimap.shape, bool)
         rng = np.random.default_rng([frame & 0xFFFFFFFF, 11])
-        picked, classes = [], []
-        for value, is_fg in ((1.0, True), (0.0, False)):
-            where = np.flatnonzero((trimap == value) & near)
+        values = np.where(unknown, alpha, trimap).reshape(-1)
+        picked = []
+        for kind in (trimap == 1.0, trimap == 0.0, unknown):
+            where = np.flatnonzero(kind & near)
             if len(where) > SAMPLES:
                 where = np.sort(rng.choice(where, SAMPLES, replace=False))
-            picked.append(features.reshape(-1, FEATURES)[where])
-            classes.append(np.full(len(where), is_fg))
-        self._samples.append((np.concatenate(picked), np.concatenate(classes)))
+            picked.append(where)
+        where = np.concatenate(picked)
+        self._samples.append((features.reshape(-1, FEATURES)[where], values[where].astype(np.float32)))
         self.frames.append(frame)
         self._trees = None
 
     def subject_probability(self, features: np.ndarray, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
-        """Share of foreground samples among the nearest neighbours of each pixel of `mask`.
+        """How much each pixel of `mask` looks like the subject: the mean value (alpha) of its nearest samples.
 
         features: pixel_features of the frame (H×W×FEATURES). mask: H×W bool. Returns float32, one value
         per True pixel of mask (row-major); 1 everywhere when the memory is empty. strangers: a pixel
-        farther than STRANGER from every foreground sample gets 0 (else only the share counts).
+        farther than STRANGER from every sample of the subject gets 0 (else only its neighbours count).
         """
         count = int(mask.sum())
         if not self.frames or count == 0:
             return np.ones(count, np.float32)
         if self._trees is None:
             points = np.concatenate([s[0] for s in self._samples])
-            is_fg = np.concatenate([s[1] for s in self._samples])
-            self._trees = tuple(scipy.spatial.cKDTree(points[is_fg == c] if (is_fg == c).any() else np.full((1, FEATURES), 1e6))
-                                for c in (True, False))
+            values = np.concatenate([s[1] for s in self._samples])
+            subject = points[values >= SUBJECT_ABOVE] if (values >= SUBJECT_ABOVE).any() else np.full((1, FEATURES), 1e6, np.float32)
+            self._trees = scipy.spatial.cKDTree(points), values, scipy.spatial.cKDTree(subject)
+        tree, values, subject = self._trees
         queries = features[mask]
-        (fg_dist, _), (bg_dist, _) = (tree.query(queries, k=NEIGHBOURS, workers=-1) for tree in self._trees)
-        fg_dist, bg_dist = fg_dist.reshape(count, -1), bg_dist.reshape(count, -1)
-        # the NEIGHBOURS nearest of both classes: how many are foreground
-        merged = np.sort(np.concatenate([fg_dist, bg_dist], axis=1), axis=1)[:, NEIGHBOURS - 1: NEIGHBOURS]
-        share = np.minimum((fg_dist <= merged).sum(axis=1), NEIGHBOURS) / NEIGHBOURS  # ties may count twice
-        return np.where(fg_dist[:, 0] <= STRANGER, share, 0.0 if strangers else share).astype(np.float32)
+        _, nearest = tree.query(queries, k=min(NEIGHBOURS, len(values)), workers=-1)
+        share = values[nearest.reshape(count, -1)].mean(axis=1)
+        if not strangers:
+            return share.astype(np.float32)
+        to_subject, _ = subject.query(queries, k=1, workers=-1)
+        return np.where(to_subject <= STRANGER, share, 0.0).astype(np.float32)
 
 
-def keyframe_memory(keyframes, read_rgb: Callable[[int], np.ndarray], before: int) -> KeyframeMemory:
+def keyframe_memory(keyframes, read_rgb: Callable[[int], np.ndarray], before: int,
+                    matte: Callable[[int, np.ndarray, np.ndarray], np.ndarray]) -> KeyframeMemory:
     """The memory of every keyframe earlier than frame `before`, as a render that reached it holds.
 
     keyframes: video.keyframes.Keyframes. read_rgb(frame) -> that frame's H×W×3 working-space image.
+    matte(frame, image, trimap) -> the keyframe's alpha (H×W 0-1), exactly as the render had it.
     """
     memory = KeyframeMemory()
     for frame in keyframes.frames:
         if frame < before:
             image = read_rgb(frame)
-            memory.add(frame, pixel_features(image), keyframes.load(frame, image.shape[:2]))
+            trimap = keyframes.load(frame, image.shape[:2])
+            alpha = matte(frame, image, trimap)
+            memory.add(frame, pixel_features(image, subject_centre(alpha)), trimap, alpha)
     return memory

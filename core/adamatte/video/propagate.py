@@ -23,7 +23,7 @@ import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, labels_to_trimap
 from adamatte.video.keyframes import Keyframes
-from adamatte.video.memory import KeyframeMemory, pixel_features
+from adamatte.video.memory import KeyframeMemory
 
 FLOW_MAX_WIDTH = 960  # flow is computed at most this wide; trimaps need no finer motion
 DECAY_REACH = 24  # px: known foreground this close to the band must keep looking like the subject
@@ -195,7 +195,7 @@ def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_label
     else the previous frame's adapted labels (H×W uint8) carried along `motion` (or dilated without it),
     with near-band foreground that `memory` no longer takes for the subject decayed to unknown.
 
-    image: H×W×3 working-space frame. features: its pixel_features, when the caller has them. The
+    image: H×W×3 working-space frame. features: its pixel_features (needed with a memory). The
     render, the demo's contact sheet and the benchmarks all call this, so what they show is what the
     network saw.
     """
@@ -205,6 +205,7 @@ def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_label
         raise ValueError(f"frame {frame} is no keyframe and has no previous labels to propagate")
     subject = None
     if memory:
-        features = pixel_features(image) if features is None else features
+        if features is None:
+            raise ValueError(f"frame {frame}: the keyframe memory needs the frame's pixel features")
         subject = lambda mask: memory.subject_probability(features, mask)  # noqa: E731
     return propagate_trimap(prev_labels, motion, subject=subject)

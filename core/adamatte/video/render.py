@@ -21,14 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adamatte.errors import AdamatteError, RenderCancelled
+from adamatte.errors import AdamatteError, InputError, RenderCancelled
 from adamatte.io.pipeline import ReadAhead, WriteBehind
 from adamatte.io.source import Frame
 from adamatte.matting.engine import MatteResult, MattingEngine
 from adamatte.matting.foreground import estimate_foreground
+from adamatte.matting.trimap import degenerate
 from adamatte.model.weights import weights_metadata
 from adamatte.video.drift import DriftGuard
-from adamatte.video.memory import keyframe_memory, pixel_features
+from adamatte.video.memory import keyframe_memory, pixel_features, subject_centre
 from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import input_trimap, measure_motion
@@ -74,13 +75,29 @@ class Renderer:
         write_state(self.sinks, frame, result.labels, result.alpha)  # last: the sidecars mark the frame complete
         progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
 
+    def _check_keyframe(self, frame: int, trimap: np.ndarray, progress: Progress, warnings: list[str]) -> None:
+        """A degenerate user trimap stops the render (wholly one class) or warns, naming its file and frame."""
+        problem = degenerate(trimap)
+        if problem is None:
+            return
+        fatal, reason = problem
+        path = self.keyframes.paths[frame]
+        if fatal and not self.request.allow_degenerate:
+            raise InputError(f"{reason} (--allow-degenerate renders it anyway)", path=path, frame=frame)
+        message = f"{path}, frame {frame}: {reason}"
+        warnings.append(message)
+        progress.warning(frame, message)
+
     def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:
         r = self.request
         progress = progress or Progress(r.progress)
         chain, prev_labels, prev_alpha, prev_frame = (resume_point(self.sinks, self.chain, self.write_frames) if r.resume
                                                       else (self.chain, None, None, None))
         # every keyframe before the first frame to run, as a sequential render would remember them
-        memory = keyframe_memory(self.keyframes, lambda f: self.source.read(f).rgb, chain[0]) if r.keyframe_memory and chain else None
+        memory = None
+        if r.keyframe_memory and chain:
+            memory = keyframe_memory(self.keyframes, lambda f: self.source.read(f).rgb, chain[0],
+                                     lambda _, image, trimap: carried_alpha(self.engine.matte(image, trimap).alpha))
         prev_image = self.source.read(prev_frame).rgb if prev_frame is not None else None
         write_set = set(self.write_frames)
         to_write = [f for f in chain if f in write_set]
@@ -119,13 +136,15 @@ class Renderer:
                 plate, motion = item
                 t0 = time.perf_counter()
                 is_key = frame in self.keyframes
-                features = pixel_features(plate.rgb) if memory is not None else None
+                features = None
+                if memory is not None and not is_key:  # positions relative to where the subject has moved
+                    features = pixel_features(plate.rgb, subject_centre(prev_alpha, motion.forward if motion else None))
                 trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features)
+                if is_key:
+                    self._check_keyframe(frame, trimap, progress, warnings)
                 guided, seen = None, None
                 if is_key:
                     source_key, origin = frame, f"keyframe {frame}"
-                    if memory is not None:
-                        memory.add(frame, features, trimap)
                 else:
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
                     guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
@@ -133,6 +152,9 @@ class Renderer:
                         guided, seen = guided
                 result = self.engine.matte(plate.rgb, trimap, guided)
                 model_seconds += result.timings["total"]
+                if is_key and memory is not None:
+                    alpha = carried_alpha(result.alpha)
+                    memory.add(frame, pixel_features(plate.rgb, subject_centre(alpha)), trimap, alpha)
                 warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
                 if warning is not None:
                     warnings.append(str(warning))

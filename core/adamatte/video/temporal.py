@@ -23,8 +23,11 @@ from adamatte.video.memory import KeyframeMemory
 from adamatte.video.propagate import Motion
 
 SEEN_TOLERANCE = 6  # px around frame t's carried matte where new foreground needs no vouching
-NEW_BELOW = 0.5  # subject probability under which new foreground is vetoed
+NEW_BELOW = 0.5  # subject value (memory's alpha estimate) under which new foreground is vetoed
+SLACK_BELOW = 0.1  # ... under which foreground in the slack around the carried matte is (it looks like pure background)
 SOLID_BELOW = 0.2  # ... and under which solid foreground in the band is
+ISLAND_BELOW = 0.1  # mean subject value under which a whole detached piece of foreground is
+ISLAND_GRID = 4  # px: the grid of a piece's pixels that the memory is asked about
 
 
 def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +51,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
     carried, sure = carry_alpha(prev_alpha, motion)
     spread = int(np.clip(np.ceil(motion.spread), 0, 16))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * (SEEN_TOLERANCE + spread) + 1,) * 2)
-    reached = carried > 0.02
+    reached = (carried > 0.02) & (sure > 0)  # an occluded object emerging behind the subject carries its alpha by a flow that fails the check
     seen = cv2.dilate(reached.astype(np.uint8), kernel) > 0
     band = trimap == 0.5
 
@@ -60,12 +63,32 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         # (rule, candidates, threshold, strangers count): the three ways background gets in
         rules = (
             (kept & ~seen, NEW_BELOW, True),  # where no alpha of frame t arrives: must be the subject
-            (kept & seen & ~reached, NEW_BELOW, False),  # the slack around the carried matte: must not creep
+            (kept & seen & ~reached, SLACK_BELOW, True),  # the slack around the carried matte: must not creep
             ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
         )
         for candidates, below, strangers in rules:
             if candidates.any():
                 out[candidates] |= memory.subject_probability(features, candidates, strangers=strangers) < below
-        return out
+        return out | _strange_islands(kept & ~out, memory, features)
 
     return Guide(veto=veto, alpha=carried if weight > 0 else None, weight=weight * sure), seen
+
+
+def _strange_islands(kept: np.ndarray, memory: KeyframeMemory, features: np.ndarray) -> np.ndarray:
+    """The connected pieces of `kept` (H×W bool) that, as a whole, look like nothing of the subject:
+    something that came in with the subject's flow (it emerged from behind the subject) and then
+    left it. Judged by the mean subject value of the piece's pixels on an ISLAND_GRID px grid."""
+    count, pieces = cv2.connectedComponents(kept.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(kept.shape, bool)
+    probes = np.zeros(kept.shape, bool)
+    probes[::ISLAND_GRID, ::ISLAND_GRID] = kept[::ISLAND_GRID, ::ISLAND_GRID]
+    if not probes.any():
+        return np.zeros(kept.shape, bool)
+    piece = pieces[probes]
+    values = memory.subject_probability(features, probes)
+    asked = np.bincount(piece, minlength=count)
+    mean = np.bincount(piece, weights=values, minlength=count) / np.maximum(asked, 1)
+    strange = (asked > 0) & (mean < ISLAND_BELOW)
+    strange[0] = False
+    return strange[pieces]
