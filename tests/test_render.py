@@ -270,3 +270,46 @@ def test_matte_refuses_a_trimap_of_one_class(tmp_path, lite_weights):
     assert proc.returncode == 2 and "all foreground" in proc.stderr and not (tmp_path / "a.png").exists()
     proc = subprocess.run(base + ["--allow-degenerate"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and (tmp_path / "a.png").exists(), proc.stderr
+
+
+def test_resume_renders_again_what_other_settings_made(clip, tmp_path):
+    """--resume reuses only frames whose fingerprint (weights, pixel settings, keyframe files) matches, and says why."""
+    plate, truth, key = clip
+    out = tmp_path / "out"
+    assert render(request(plate, out, key), engine=standin_engine()).written == list(range(1001, 1013))
+    again = render(request(plate, out, key, resume=True), engine=standin_engine())
+    assert again.written == [] and not again.warnings
+    changed = render(request(plate, out, key, resume=True, refine="none"), engine=standin_engine())
+    assert changed.written == list(range(1001, 1013))
+    assert len(changed.warnings) == 1 and "12 finished frames" in changed.warnings[0] and "refine" in changed.warnings[0]
+    # a keyframe redrawn at 1007 leaves the frames before it alone
+    second = write_trimap(tmp_path / "key2.png", truth[1007])
+    redrawn = render(request(plate, out, key, f"{second}@1007", resume=True, refine="none"), engine=standin_engine())
+    assert redrawn.written == list(range(1007, 1013)) and "keyframes" in redrawn.warnings[0]
+
+
+def test_a_second_render_into_the_same_frames_is_refused(clip, tmp_path, lite_weights):
+    plate, truth, key = clip
+    first = subprocess.Popen(cli_render(plate, tmp_path / "o", key, lite_weights, "--progress", "json"),
+                             stdout=subprocess.PIPE, text=True)
+    for line in first.stdout:
+        if json.loads(line).get("event") == "frame":
+            break
+    second = subprocess.run(cli_render(plate, tmp_path / "o", key, lite_weights, "--refine", "knn", "--progress", "none"),
+                            capture_output=True, text=True, timeout=300)
+    assert second.returncode == 2 and "another render" in second.stderr and "is writing this frame" in second.stderr
+    first.stdout.read()
+    assert first.wait(timeout=300) == 0
+    assert not list((tmp_path / "o" / ".adamatte").glob("*.lock")), "a finished render leaves no locks"
+
+
+def test_a_lock_left_by_a_killed_render_does_not_block_a_retry(clip, tmp_path):
+    plate, truth, key = clip
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / "out" / ".adamatte"
+    folder.mkdir(parents=True)
+    (folder / "matte.1003.lock").write_text(json.dumps({"owner": "gone", "host": os.uname().nodename, "pid": dead.pid}))
+    (folder / "gone.alive").write_text("{}")
+    summary = render(request(plate, tmp_path / "out", key), engine=standin_engine())
+    assert summary.written == list(range(1001, 1013))

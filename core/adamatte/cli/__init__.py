@@ -20,7 +20,8 @@ adamatte pulls a clean, temporally stable alpha matte out of a plate and writes 
 an OpenEXR sequence. Sequences may be given as shot.####.exr, shot.%04d.exr,
 shot.@@@@.exr, one member (shot.1001.exr), a folder, or a .mov/.mp4 file.
 
-exit codes: 0 success, 2 bad input, 3 missing input frames, 4 out of GPU memory, 130 cancelled."""
+exit codes: 0 success, 2 bad input, 3 missing input frames, 4 out of GPU memory, 130 cancelled, 141 the
+progress reader (a pipe) went away."""
 
 COMMAND_GROUPS = (info, matte, render, weights, train, eval_commands, farm)  # in --help's order
 

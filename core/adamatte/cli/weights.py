@@ -47,15 +47,26 @@ def run_list(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     import os
 
+    import torch
+
+    from adamatte.errors import InputError
     from adamatte.model import AdaMatting, load_model_config
     from adamatte.model.config import bundled_model_configs
-    from adamatte.model.weights import bundled_names, load_weights, parameter_breakdown
+    from adamatte.model.weights import bundled_names, check_tensors, parameter_breakdown, read_weights_info, resolve_weights
 
+    info = None
     if not os.path.isfile(args.weights) and args.weights not in bundled_names() and args.weights in bundled_model_configs():
-        model, info = AdaMatting(load_model_config(args.weights)), None  # an architecture, without weights
+        config = load_model_config(args.weights)  # an architecture, without weights
     else:
-        model, info = load_weights(args.weights)
+        info = read_weights_info(resolve_weights(args.weights))
+        config = info.config
+        check_tensors(info.path, config)  # from the file's header, before anything is allocated
+    with torch.device("meta"):  # counted, not allocated
+        model = AdaMatting(config)
     counts = parameter_breakdown(model)
+    recorded = info.meta.get("parameters") if info else None
+    if recorded is not None and recorded != counts["total"]:
+        raise InputError(f"the JSON config records {recorded} parameters but its architecture has {counts['total']}", path=info.path)
     report = {
         "file": info.path if info else None,
         "variant": model.config.variant,

@@ -7,6 +7,7 @@ one channel; a 2-D array can crash it or write garbage, so every write goes thro
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ EXR_COMPRESSIONS = BY_NAME["compression"].choices
 
 # Attributes that describe the old file's encoding rather than the picture; they are not carried over.
 _NOT_CARRIED = {"compression", "planarconfig", "ICCProfile", "XResolution", "YResolution", "ResolutionUnit", "Orientation", "DateTime"}
+_LEFT_OUT: set[str] = set()  # metadata names already warned about, so a sequence warns once
 _NOT_CARRIED_PREFIXES = ("oiio:", "png:", "jpeg:", "tiff:", "dpx:", "openexr:", "Exif:", "GPS:", "IPTC:", "photoshop:")
 
 
@@ -80,12 +82,24 @@ def _info_from_spec(path: str, spec: oiio.ImageSpec, format_name: str) -> ImageI
     )
 
 
+def _error_text(source: Any) -> str:
+    """OpenImageIO's last error (`source` is oiio, an ImageInput or an ImageOutput) as one printable line.
+    Its text may span lines, or not be UTF-8 at all for a corrupt file's header fields."""
+    try:
+        text = source.geterror()
+    except UnicodeDecodeError:
+        return "error text not decodable"
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
 def _open(path: str) -> oiio.ImageInput:
     if not os.path.exists(path):
         raise InputError("no such file", path=path)
     inp = oiio.ImageInput.open(path)
     if inp is None:
-        raise InputError(f"cannot open image: unreadable, truncated or corrupt ({oiio.geterror() or 'unknown format'})", path=path)
+        raise InputError(f"cannot open image: unreadable, truncated or corrupt ({_error_text(oiio) or 'unknown format'})", path=path)
     return inp
 
 
@@ -118,7 +132,7 @@ def read_image(
                 first, last = index[0], index[0] + len(index)
         pixels = inp.read_image(0, 0, first, last, "float")
         if pixels is None:
-            raise InputError(f"cannot read pixels, the file is truncated or corrupt ({inp.geterror()})", path=path)
+            raise InputError(f"cannot read pixels, the file is truncated or corrupt ({_error_text(inp)})", path=path)
     finally:
         inp.close()
     pixels = np.asarray(pixels, dtype=np.float32)
@@ -214,15 +228,21 @@ def write_image(
     else:
         pixels = np.clip(pixels, 0.0, 1.0)
     for name, type_name, value in carried_metadata(like):
-        spec.attribute(name, oiio.TypeDesc(type_name), value)
+        try:
+            spec.attribute(name, oiio.TypeDesc(type_name), value)
+        except (TypeError, ValueError, RuntimeError):  # a corrupt or exotic header field OpenImageIO cannot write back
+            if name not in _LEFT_OUT:
+                _LEFT_OUT.add(name)
+                print(f"adamatte: warning: {like.path}: metadata {name!r} ({type_name}) cannot be written; left out",
+                      file=sys.stderr)
     for name, value in (metadata or {}).items():
         spec.attribute(name, str(value))
     with atomic_write(path) as tmp:
         out = oiio.ImageOutput.create(tmp)
         if out is None:
-            raise InputError(f"cannot write this format: {oiio.geterror()}", path=path)
+            raise InputError(f"cannot write this format: {_error_text(oiio)}", path=path)
         try:
             if not out.open(tmp, spec) or not out.write_image(pixels):
-                raise InputError(f"cannot write image: {out.geterror()}", path=path)
+                raise InputError(f"cannot write image: {_error_text(out)}", path=path)
         finally:
             out.close()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from safetensors import SafetensorError
+import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from adamatte.errors import InputError
@@ -101,37 +102,67 @@ def read_weights_info(path: str) -> WeightsInfo:
     try:
         with open(sidecar) as fh:
             meta = json.load(fh)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"the JSON config is not valid JSON ({exc})", path=sidecar) from None
+    if not isinstance(meta, dict):
+        raise InputError(f"the JSON config must be an object, not {type(meta).__name__}", path=sidecar)
     if meta.get("format") != FORMAT or meta.get("architecture") != ARCHITECTURE:
         raise InputError(f"not an adamatte weights config (format {meta.get('format')!r}, architecture {meta.get('architecture')!r})", path=sidecar)
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise InputError(f"weights format version {meta['format_version']} is newer than this adamatte understands", path=sidecar)
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputError(f"weights format_version must be an integer, not {version!r:.40}", path=sidecar)
+    if version > FORMAT_VERSION:
+        raise InputError(f"weights format version {version} is newer than this adamatte understands", path=sidecar)
+    if "model" not in meta:
+        raise InputError("the JSON config has no 'model' (the architecture)", path=sidecar)
+    try:
+        config = ModelConfig.from_dict(meta["model"])
+    except InputError as exc:
+        raise InputError(str(exc), path=sidecar) from None
     digest = sha256_of(path)
     if meta.get("sha256") != digest:
         raise InputError("the weights file does not match the hash in its JSON config (corrupt or swapped file)", path=path)
-    return WeightsInfo(path, ModelConfig.from_dict(meta["model"]), digest, meta)
+    return WeightsInfo(path, config, digest, meta)
+
+
+def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape for `config`, from a model built on torch's meta device (no memory)."""
+    with torch.device("meta"):
+        model = AdaMatting(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def check_tensors(path: str, config: ModelConfig) -> None:
+    """The safetensors file holds exactly the tensors `config` needs, with their shapes: read from its
+    header alone, before a model is allocated."""
+    try:
+        with safe_open(path, "pt") as fh:
+            found = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise InputError(f"cannot read safetensors: {exc}", path=path) from None
+    expected = expected_shapes(config)
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong_shape = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
+    if missing or unexpected or wrong_shape:
+        detail = "; ".join(
+            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)) if keys
+        )
+        raise InputError(f"the tensors do not match the {config.variant!r} architecture of its JSON config ({detail})", path=path)
 
 
 def load_weights(name_or_path: str | None = None) -> tuple[AdaMatting, WeightsInfo]:
     """Build the network its JSON config describes and load the tensors into it (float32, eval mode)."""
     path = resolve_weights(name_or_path)
     info = read_weights_info(path)
+    check_tensors(path, info.config)
     try:
         tensors = load_file(path)
     except (SafetensorError, OSError) as exc:
         raise InputError(f"cannot read safetensors: {exc}", path=path) from None
     model = AdaMatting(info.config)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong_shape = sorted(k for k in set(expected) & set(tensors) if expected[k].shape != tensors[k].shape)
-    if missing or unexpected or wrong_shape:
-        detail = "; ".join(
-            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}"
-            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)) if keys
-        )
-        raise InputError(f"the tensors do not match the {info.variant!r} architecture of its JSON config ({detail})", path=path)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return model.eval(), info
 

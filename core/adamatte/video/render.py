@@ -33,7 +33,8 @@ from adamatte.video.memory import keyframe_memory, pixel_features, subject_centr
 from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import input_trimap, measure_motion
-from adamatte.video.state import carried_alpha, resume_point, write_state
+from adamatte.video.lock import FrameLocks
+from adamatte.video.state import Fingerprints, carried_alpha, resume_point, write_state
 from adamatte.video.temporal import temporal_guide
 
 
@@ -55,7 +56,9 @@ class Renderer:
         self.source, self.write_frames, self.keyframes, self.chain = (self.plan.source, self.plan.write_frames,
                                                                       self.plan.keyframes, self.plan.chain)
         self.engine = engine or MattingEngine.from_params(request)
-        self.sinks = self.plan.sinks(weights_metadata(self.engine.weights_info))
+        metadata = weights_metadata(self.engine.weights_info)
+        self.sinks = self.plan.sinks(metadata)
+        self.fingerprints = Fingerprints(request, metadata.get("adamatte:weights_hash", ""), self.keyframes.paths)
 
     def _clean_foreground(self, result: MatteResult, plate: Frame) -> Frame | None:
         """The plate with its colours replaced by the clean foreground, when --write asks for fg."""
@@ -72,16 +75,19 @@ class Renderer:
         for name, sink in self.sinks.items():
             values = result.trimap if name == "trimap" else result.alpha
             sink.write(frame, values, fg if name == "fg" else plate, meta)
-        write_state(self.sinks, frame, result.labels, result.alpha)  # last: the sidecars mark the frame complete
+        write_state(self.sinks, frame, result.labels, result.alpha, self.fingerprints)  # last: the sidecars mark it complete
         progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
 
     def _check_keyframe(self, frame: int, trimap: np.ndarray, progress: Progress, warnings: list[str]) -> None:
-        """A degenerate user trimap stops the render (wholly one class) or warns, naming its file and frame."""
+        """A degenerate user trimap stops the render (wholly one class) or warns, naming its file and frame. An
+        all-background keyframe after the first only warns: it says the subject is gone."""
         problem = degenerate(trimap)
         if problem is None:
             return
         fatal, reason = problem
         path = self.keyframes.paths[frame]
+        if fatal and frame != self.keyframes.frames[0] and not (trimap != 0.0).any():
+            fatal, reason = False, f"{reason} (the subject has left the shot?)"  # an empty later keyframe is a real request
         if fatal and not self.request.allow_degenerate:
             raise InputError(f"{reason} (--allow-degenerate renders it anyway)", path=path, frame=frame)
         message = f"{path}, frame {frame}: {reason}"
@@ -91,8 +97,8 @@ class Renderer:
     def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:
         r = self.request
         progress = progress or Progress(r.progress)
-        chain, prev_labels, prev_alpha, prev_frame = (resume_point(self.sinks, self.chain, self.write_frames) if r.resume
-                                                      else (self.chain, None, None, None))
+        chain, prev_labels, prev_alpha, prev_frame, stale = (resume_point(self.sinks, self.chain, self.write_frames, self.fingerprints)
+                                                             if r.resume else (self.chain, None, None, None, {}))
         # every keyframe before the first frame to run, as a sequential render would remember them
         memory = None
         if r.keyframe_memory and chain:
@@ -104,6 +110,12 @@ class Renderer:
         progress.start(len(to_write), first=self.write_frames[0], last=self.write_frames[-1], output=self.sinks["alpha"].spec,
                        resumed_after=prev_frame, warmup=len(chain) - len(to_write))
         guard, written, skipped, warnings = DriftGuard(), [], [], []
+        if stale:
+            changed = sorted({name for names in stale.values() for name in names})
+            message = (f"--resume: {len(stale)} finished frames were made with other settings ({', '.join(changed)}); "
+                       "rendering them again")
+            warnings.append(message)
+            progress.warning(None, message)
         started, model_seconds, source_key = time.perf_counter(), 0.0, None
 
         flow = r.propagation == "flow"
@@ -121,9 +133,11 @@ class Renderer:
             last_read["image"] = plate.rgb
             return plate, motion
 
+        locks = FrameLocks(self.sinks["alpha"], to_write)
         writer = WriteBehind()
         reader = ReadAhead(read, chain)
         try:
+            locks.__enter__()  # refuses the frames another render is writing
             for frame, item in reader:
                 if cancel is not None and cancel.is_set():
                     raise RenderCancelled("render cancelled", frame=frame)
@@ -174,6 +188,7 @@ class Renderer:
             for sink in self.sinks.values():
                 sink.close()
             self.source.close()
+            locks.__exit__()
         seconds = time.perf_counter() - started
         progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
         return RenderSummary(written, skipped, warnings, seconds, model_seconds)

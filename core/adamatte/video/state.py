@@ -1,17 +1,23 @@
 """What a render leaves behind to resume from: two sidecars per finished frame.
 
-    .adamatte/matte.1001.alpha.exr    the alpha as the next frame's temporal prior saw it (half)
+    .adamatte/matte.1001.alpha.exr    the alpha as the next frame's temporal prior saw it (half),
+                                      with the frame's fingerprint and settings in its header
     .adamatte/matte.1001.labels.png   the adapted labels, 0/128/255 (written last)
 
-A frame counts as finished when all its outputs and its sidecars exist with readable headers.
---resume, and a farm chunk whose predecessor has finished, continue propagation from the last
-finished frame's sidecars (the keyframe memory is rebuilt from the keyframes themselves), so
-they reproduce one sequential render exactly.
+A frame counts as finished when all its outputs and its sidecars exist with readable headers and
+its fingerprint is the one this render would give it: a hash of the weights, every setting that
+changes pixels, and the keyframe trimaps (their bytes) at or before it. --resume, and a farm chunk
+whose predecessor has finished, continue propagation from the last finished frame's sidecars (the
+keyframe memory is rebuilt from the keyframes themselves), so they reproduce one sequential render
+exactly; frames made with other settings are rendered again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from typing import Any
 
 import numpy as np
 
@@ -37,37 +43,92 @@ def carried_alpha(alpha: np.ndarray) -> np.ndarray:
     return alpha.astype(np.float16).astype(np.float32)
 
 
-def write_state(sinks: dict[str, FrameSink], frame: int, labels: np.ndarray, alpha: np.ndarray) -> None:
+# the render settings that change a frame's pixels (device does not: a retry may land on another machine)
+PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precision", "respect_trimap", "allow_degenerate",
+                  "refine", "refine_prior", "max_megapixels", "input_colorspace", "layer", "missing", "alpha_channel", "layout",
+                  "compression", "write")
+
+
+def _file_hash(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Fingerprints:
+    """What made each frame's pixels: the weights' hash, the PIXEL_SETTINGS of `request` and the
+    keyframe trimaps (file hashes) at or before the frame, hashed into a frame's fingerprint."""
+
+    def __init__(self, request: Any, weights_hash: str, keyframe_paths: dict[int, str]):
+        self.settings = {name: getattr(request, name) for name in PIXEL_SETTINGS} | {"weights": weights_hash}
+        self.keyframes = {frame: _file_hash(path) for frame, path in sorted(keyframe_paths.items())}
+
+    def settings_of(self, frame: int) -> dict[str, Any]:
+        return self.settings | {"keyframes": {str(f): h for f, h in self.keyframes.items() if f <= frame}}
+
+    def of(self, frame: int) -> str:
+        return hashlib.sha256(json.dumps(self.settings_of(frame), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def write_state(sinks: dict[str, FrameSink], frame: int, labels: np.ndarray, alpha: np.ndarray, fingerprints: Fingerprints) -> None:
     """The frame's sidecars; the labels last, since their presence marks the frame complete."""
-    write_image(sidecar_path(sinks["alpha"], frame, "alpha"), carried_alpha(alpha), ["Y"])
+    metadata = {"adamatte:fingerprint": fingerprints.of(frame), "adamatte:settings": json.dumps(fingerprints.settings_of(frame))}
+    write_image(sidecar_path(sinks["alpha"], frame, "alpha"), carried_alpha(alpha), ["Y"], metadata=metadata)
     write_labels(sidecar_path(sinks["alpha"], frame), labels)
 
 
-def is_finished(sinks: dict[str, FrameSink], frame: int) -> bool:
-    """Every output of `frame` and its sidecar exist with a readable header."""
-    paths = [sink.path(frame) for sink in sinks.values()] + [sidecar_path(sinks["alpha"], frame, k) for k in ("alpha", "labels")]
+def finished_with(sinks: dict[str, FrameSink], frame: int) -> dict[str, Any] | None:
+    """The settings a finished frame was made with ({} for a frame from before fingerprints), or None
+    when it is not finished: an output or sidecar is missing or has an unreadable header."""
+    paths = [sink.path(frame) for sink in sinks.values()] + [sidecar_path(sinks["alpha"], frame, k) for k in ("labels", "alpha")]
     try:
-        return all(os.path.isfile(p) and read_info(p) for p in paths)
+        if not all(os.path.isfile(p) for p in paths):
+            return None
+        infos = [read_info(p) for p in paths]
     except InputError:
-        return False
+        return None
+    stored = infos[-1].attribute("adamatte:settings")
+    try:
+        return json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
 
 
-def resume_point(sinks: dict[str, FrameSink], chain: list[int], write_frames: list[int]
-                 ) -> tuple[list[int], np.ndarray | None, np.ndarray | None, int | None]:
-    """(frames still to run, labels and carried alpha of the last finished frame, that frame) for --resume.
+def is_finished(sinks: dict[str, FrameSink], frame: int, fingerprints: Fingerprints) -> bool:
+    """Every output of `frame` and its sidecars exist with readable headers, made with these settings."""
+    return finished_with(sinks, frame) == fingerprints.settings_of(frame)
+
+
+def changed_settings(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """The names of what differs between the settings a frame was made with and those wanted."""
+    if not stored:
+        return ["made before fingerprints"]
+    return sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+
+
+def resume_point(sinks: dict[str, FrameSink], chain: list[int], write_frames: list[int], fingerprints: Fingerprints
+                 ) -> tuple[list[int], np.ndarray | None, np.ndarray | None, int | None, dict[int, list[str]]]:
+    """For --resume: (frames still to run, labels and carried alpha of the last finished frame, that frame,
+    {frame: what changed} for the finished frames of the range that were made with other settings).
 
     Besides the range's own finished frames, the frame just before the range counts, so a
     farm chunk whose predecessor has finished skips the warm-up from the keyframe.
     """
     done = None
     before = [f for f in chain if f < write_frames[0]]
-    if before and is_finished(sinks, before[-1]):  # an earlier chunk finished the frame before ours: start warm
+    if before and is_finished(sinks, before[-1], fingerprints):  # an earlier chunk finished the frame before ours: start warm
         done = before[-1]
+    made_with = {frame: finished_with(sinks, frame) for frame in write_frames}
+    stale = {frame: changed_settings(stored, fingerprints.settings_of(frame)) for frame, stored in made_with.items()
+             if stored is not None and stored != fingerprints.settings_of(frame)}
     for frame in write_frames:
-        if not is_finished(sinks, frame):
+        if made_with[frame] is None or frame in stale:
             break
         done = frame
     if done is None:
-        return chain, None, None, None
+        return chain, None, None, None, stale
     sink = sinks["alpha"]
-    return [f for f in chain if f > done], read_labels(sidecar_path(sink, done)), read_matte(sidecar_path(sink, done, "alpha")), done
+    return ([f for f in chain if f > done], read_labels(sidecar_path(sink, done)), read_matte(sidecar_path(sink, done, "alpha")),
+            done, stale)
