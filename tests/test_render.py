@@ -313,3 +313,30 @@ def test_a_lock_left_by_a_killed_render_does_not_block_a_retry(clip, tmp_path):
     (folder / "gone.alive").write_text("{}")
     summary = render(request(plate, tmp_path / "out", key), engine=standin_engine())
     assert summary.written == list(range(1001, 1013))
+
+
+@pytest.mark.parametrize("origin", [(10, 6), (-8, -4)])  # a crop, and overscan
+def test_a_trimap_may_be_the_display_window_or_the_data_window(tmp_path, origin):
+    from conftest import write_exr
+    from synthetic import matting_sample
+
+    image, alpha, trimap = matting_sample(64, 96, seed=3)  # the display window's picture: 96x64
+    x, y = origin
+    w, h = (64, 40) if x > 0 else (112, 72)
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    data = np.pad(image, ((max(-y, 0),) * 2, (max(-x, 0),) * 2, (0, 0)), mode="edge")[max(y, 0):max(y, 0) + h, max(x, 0):max(x, 0) + w]
+    for frame in (1001, 1002):
+        write_exr(plate / f"plate.{frame}.exr", data, origin=origin, display=(0, 0, 96, 64))
+    display_key = tmp_path / "display.png"
+    write_image(str(display_key), trimap, ["Y"], pixel_type="uint8")
+    padded = np.pad(trimap, ((max(-y, 0),) * 2, (max(-x, 0),) * 2), mode="edge")
+    data_key = tmp_path / "data.png"
+    write_image(str(data_key), padded[max(y, 0):max(y, 0) + h, max(x, 0):max(x, 0) + w], ["Y"], pixel_type="uint8")
+    render(request(plate, tmp_path / "a", str(display_key)), engine=standin_engine())
+    render(request(plate, tmp_path / "b", str(data_key)), engine=standin_engine())
+    for frame in (1001, 1002):
+        assert np.array_equal(read_image(str(tmp_path / "a" / f"matte.{frame}.exr"))[0], read_image(str(tmp_path / "b" / f"matte.{frame}.exr"))[0])
+    write_image(str(tmp_path / "wrong.png"), trimap[:50, :50], ["Y"], pixel_type="uint8")
+    with pytest.raises(InputError, match=r"50x50 but the plate is .*\(data window\) or 96x64 \(display window\)"):
+        render(request(plate, tmp_path / "c", str(tmp_path / "wrong.png")), engine=standin_engine())

@@ -72,3 +72,23 @@ def test_mov_sink_writes_one_movie(tmp_path):
     sink.close()
     with av.open(str(tmp_path / "out.mov")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 3
+
+
+def test_mov_is_written_at_display_size_with_the_plates_timecode(tmp_path):
+    from conftest import write_exr
+
+    for frame in (1001, 1002):
+        write_exr(tmp_path / f"crop.{frame}.exr", np.full((20, 30, 3), 0.5, np.float32), origin=(5, 4), display=(0, 0, 64, 48),
+                  attributes={"smpte:TimeCode": ("timecode", (0x01000010, 0))})  # 01:00:00:10
+    src = FrameSource(str(tmp_path / "crop.####.exr"))
+    sink = FrameSink(str(tmp_path / "out.mov"), src.frames)
+    for f in src.frames:
+        sink.write(f, np.ones((20, 30), np.float32), src.read(f))
+    sink.close()
+    with av.open(str(tmp_path / "out.mov")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (64, 48)
+        timecodes = [s.metadata.get("timecode") for s in container.streams] + [container.metadata.get("timecode")]
+        assert "01:00:00:10" in timecodes, timecodes
+        first = next(container.decode(stream)).to_ndarray(format="rgba64le")[..., 3] / 65535
+    assert first[4:24, 5:35].min() > 0.99 and first[30:, 40:].max() < 0.01, "the matte sits at its data window, inside the format"

@@ -36,7 +36,8 @@ class Param:
 
 PARAMS: tuple[Param, ...] = (
     Param("trimap", "paths", (), "Keyframe trimap: PATH (first frame of the range), PATH@FRAME, or a sequence pattern "
-          "(every frame present is a keyframe). Repeatable. A mask or roto becomes a trimap with --band.",
+          "(every frame present is a keyframe). Repeatable. A mask or roto becomes a trimap with --band. Its size is the "
+          "plate's data window, or its display window (cropped to the data window).",
           label="Keyframe trimaps", group="trimap"),
     Param("band", "int", 12, "Width in pixels of the unknown band made around a binary mask or roto.", minimum=1, maximum=200,
           label="Band width", group="trimap"),

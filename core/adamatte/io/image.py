@@ -176,6 +176,18 @@ def read_matte(path: str) -> np.ndarray:
     return np.ascontiguousarray(pixels[:, :, channel])
 
 
+def timecode_text(value: Any) -> str:
+    """SMPTE timecode as HH:MM:SS:FF (';' before the frames when drop-frame), from OpenImageIO's
+    smpte:TimeCode: two 32-bit words, the first BCD-coded time (SMPTE 12M), the second user bits."""
+    word = int(value[0]) if isinstance(value, (tuple, list)) else int(value)
+
+    def bcd(shift: int, tens_bits: int) -> int:
+        return ((word >> (shift + 4)) & ((1 << tens_bits) - 1)) * 10 + ((word >> shift) & 0xF)
+
+    drop = (word >> 6) & 1
+    return f"{bcd(24, 2):02d}:{bcd(16, 3):02d}:{bcd(8, 3):02d}{';' if drop else ':'}{bcd(0, 2):02d}"
+
+
 def carried_metadata(info: ImageInfo | None) -> list[tuple[str, str, Any]]:
     """The input's attributes that describe the picture (timecode, fps, owner, custom keys)."""
     if info is None:

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamatte.io.image import timecode_text
 from adamatte.io.sequence import format_frame_range
 from adamatte.io.source import FrameSource
-
-
-def timecode_text(value: Any) -> str:
-    """SMPTE timecode as HH:MM:SS:FF (';' before the frames when drop-frame), from OpenImageIO's
-    smpte:TimeCode: two 32-bit words, the first BCD-coded time (SMPTE 12M), the second user bits."""
-    word = int(value[0]) if isinstance(value, (tuple, list)) else int(value)
-
-    def bcd(shift: int, tens_bits: int) -> int:
-        return ((word >> (shift + 4)) & ((1 << tens_bits) - 1)) * 10 + ((word >> shift) & 0xF)
-
-    drop = (word >> 6) & 1
-    return f"{bcd(24, 2):02d}:{bcd(16, 3):02d}:{bcd(8, 3):02d}{';' if drop else ':'}{bcd(0, 2):02d}"
 
 
 def window_relation(data: list[int], display: list[int]) -> str:

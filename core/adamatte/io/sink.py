@@ -11,7 +11,7 @@ import numpy as np
 from adamatte import __version__
 from adamatte.errors import InputError
 from adamatte.io.atomic import ensure_writable_dir
-from adamatte.io.image import OUTPUT_PIXEL_TYPES, write_image
+from adamatte.io.image import OUTPUT_PIXEL_TYPES, ImageInfo, timecode_text, write_image
 from adamatte.io.sequence import SequencePattern, parse_pattern
 from adamatte.io.source import Frame
 from adamatte.io.video import ProResWriter
@@ -23,6 +23,19 @@ LOSSY = (".jpg", ".jpeg")  # a matte's soft edges and its 0/1 need more than 8 l
 
 def _rgba_channels(alpha_channel: str) -> list[str]:
     return ["R", "G", "B", alpha_channel]
+
+
+def display_canvas(pixels: np.ndarray, info: ImageInfo | None) -> np.ndarray:
+    """H×W×C data-window pixels placed in the display window (zeros where there is no data; overscan
+    beyond it is cut), as a movie shows the format."""
+    if info is None or info.data_window == info.display_window:
+        return pixels
+    (x0, y0, x1, y1), (fx0, fy0, fx1, fy1) = info.data_window, info.display_window
+    canvas = np.zeros((fy1 - fy0 + 1, fx1 - fx0 + 1, pixels.shape[2]), pixels.dtype)
+    ix0, iy0, ix1, iy1 = max(x0, fx0), max(y0, fy0), min(x1, fx1), min(y1, fy1)
+    if ix1 >= ix0 and iy1 >= iy0:
+        canvas[iy0 - fy0: iy1 - fy0 + 1, ix0 - fx0: ix1 - fx0 + 1] = pixels[iy0 - y0: iy1 - y0 + 1, ix0 - x0: ix1 - x0 + 1]
+    return canvas
 
 
 class FrameSink:
@@ -94,9 +107,12 @@ class FrameSink:
     def write(self, frame: int, alpha: np.ndarray, source: Frame, metadata: dict[str, Any] | None = None) -> None:
         """Write frame `frame`'s matte; the file appears complete or not at all."""
         if os.path.splitext(self.spec)[1].lower() == ".mov":
+            rgba = display_canvas(np.concatenate([source.rgb, alpha[:, :, None]], axis=2), source.info)
             if self.movie is None:
-                self.movie = ProResWriter(self.path(frame), alpha.shape[1], alpha.shape[0], self._movie_fps)
-            self.movie.write(np.concatenate([source.rgb, alpha[:, :, None]], axis=2))
+                code = source.info.attribute("smpte:TimeCode") if source.info is not None else None
+                self.movie = ProResWriter(self.path(frame), rgba.shape[1], rgba.shape[0], self._movie_fps,
+                                          timecode=timecode_text(code) if code is not None else None)
+            self.movie.write(rgba)
             return
         write_image(
             self.path(frame), self.pixels(alpha, source), self.channels(),

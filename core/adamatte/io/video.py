@@ -82,7 +82,8 @@ class VideoReader:
 class ProResWriter:
     """Writes RGBA frames to a ProRes 4444 .mov (yuva444p10le); the file appears only when closed."""
 
-    def __init__(self, path: str, width: int, height: int, fps: Fraction | float = 24):
+    def __init__(self, path: str, width: int, height: int, fps: Fraction | float = 24, timecode: str | None = None):
+        """timecode: HH:MM:SS:FF of the first frame, written as the movie's timecode track."""
         self.path = path
         ensure_writable_dir(os.path.dirname(os.path.abspath(path)))
         self._tmp = temp_path_for(path)
@@ -91,6 +92,8 @@ class ProResWriter:
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuva444p10le"
         self._stream.options = {"profile": "4444"}
+        if timecode:
+            self._stream.metadata["timecode"] = timecode  # the mov muxer makes a tmcd track of it
 
     def write(self, rgba: np.ndarray) -> None:
         """rgba: H×W×4 float in 0-1, display-encoded RGB and straight alpha."""

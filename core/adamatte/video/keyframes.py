@@ -3,7 +3,9 @@
 Accepted: `PATH` (the first frame of the range), `PATH@1050` (that frame; repeatable), and a
 sequence pattern (`trimap.####.png`: every frame that exists is a keyframe). A binary mask or
 soft roto (no unknown region) becomes a trimap with an unknown band of `band` pixels
-(matting.trimap.as_trimap).
+(matting.trimap.as_trimap). A trimap may be the size of the plate's data window (its pixels) or of
+its display window (the format, as Nuke's Roto draws it), which is cropped to the data window
+(and, for overscan, extended by its edge pixels).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ _AT_FRAME = re.compile(r"^(.*)@(-?\d+)$")
 class Keyframes:
     """frame -> trimap file, from the user's --trimap specs, checked against the plate size."""
 
-    def __init__(self, specs: list[str], first_frame: int, *, band: int = 12):
+    def __init__(self, specs: list[str], first_frame: int, *, band: int = 12,
+                 windows: tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None = None):
+        """windows: the plate's (data window, display window), each (x0, y0, x1, y1) inclusive."""
         self.band = band
+        self.windows = windows
         self.paths: dict[int, str] = {}
         for spec in specs:
             match = _AT_FRAME.match(spec)
@@ -64,7 +69,17 @@ class Keyframes:
         """The keyframe's trimap as H×W float32 {0, 0.5, 1}."""
         path = self.paths[frame]
         values = read_matte(path)
+        if values.shape != shape and self.windows is not None:
+            (x0, y0, x1, y1), (fx0, fy0, fx1, fy1) = self.windows
+            if values.shape == (fy1 - fy0 + 1, fx1 - fx0 + 1):  # display-window size: take the data window out of it
+                pad = max(fx0 - x0, fy0 - y0, x1 - fx1, y1 - fy1, 0)
+                padded = np.pad(values, pad, mode="edge") if pad else values
+                values = padded[y0 - fy0 + pad: y1 - fy0 + pad + 1, x0 - fx0 + pad: x1 - fx0 + pad + 1]
         if values.shape != shape:
-            raise InputError(f"trimap is {values.shape[1]}x{values.shape[0]} but the plate is {shape[1]}x{shape[0]}",
+            display = ""
+            if self.windows is not None:
+                fx0, fy0, fx1, fy1 = self.windows[1]
+                display = f" (data window) or {fx1 - fx0 + 1}x{fy1 - fy0 + 1} (display window)"
+            raise InputError(f"trimap is {values.shape[1]}x{values.shape[0]} but the plate is {shape[1]}x{shape[0]}{display}",
                              path=path, frame=frame)
         return as_trimap(values, self.band)
