@@ -19,13 +19,21 @@ def register(commands) -> None:
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=run_info)
     export = actions.add_parser(
-        "export", help="turn a training checkpoint into inference weights (.safetensors + .json)",
-        description="Write a run's weights for inference: its exponential moving average when the run kept one, "
-        "else the trained weights.",
+        "export", help="write inference weights (.safetensors + .json), or the network alone as TorchScript or ONNX",
+        description="Write weights for inference from a training run (its exponential moving average when the run "
+        "kept one, else the trained weights) or from weights (a bundled name or a .safetensors file). "
+        "--format torchscript or onnx writes the network alone as one file with one input, 1x4xHxW (R, G, B in the "
+        "working space, 0-1, and the trimap as 0/0.5/1), and one output, 1x1xHxW alpha, for any H and W from 32: "
+        "per frame, without propagation, keyframe memory or refinement (as --refine none). TorchScript is what "
+        "NukeX's CatFileCreator turns into a .cat for the Inference node (docs/nuke.md); ONNX needs "
+        "pip install 'adamatte[export]'.",
     )
-    export.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder or its checkpoint (runs/NAME or runs/NAME/checkpoint)")
-    export.add_argument("-o", "--output", required=True, help="weights file to write, ending in .safetensors")
-    export.add_argument("--fp32", action="store_true", help="keep float32 (default: float16, half the size)")
+    export.add_argument("source", metavar="SOURCE", help="a run folder or its checkpoint (runs/NAME), a bundled weights name, "
+                        "or a .safetensors file")
+    export.add_argument("--format", choices=("safetensors", "torchscript", "onnx"), default="safetensors",
+                        help="what to write (default: safetensors)")
+    export.add_argument("-o", "--output", required=True, help="file to write: .safetensors, .pt (TorchScript) or .onnx")
+    export.add_argument("--fp32", action="store_true", help="safetensors: keep float32 (default: float16, half the size)")
     export.set_defaults(func=run_export)
 
 
@@ -89,8 +97,34 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from adamatte.train.export import export_checkpoint
+    import os
 
-    info = export_checkpoint(args.checkpoint, args.output, half=not args.fp32)
-    print(f"wrote {info.path} ({info.variant}, sha256 {info.short_hash})")
+    from adamatte.errors import InputError
+    from adamatte.model.export import export_onnx, export_torchscript
+    from adamatte.model.weights import load_weights, save_weights
+    from adamatte.train.export import is_checkpoint, model_from_checkpoint
+
+    wanted = {"safetensors": ".safetensors", "torchscript": ".pt", "onnx": ".onnx"}[args.format]
+    if not args.output.endswith(wanted):
+        raise InputError(f"a {args.format} file ends in {wanted}", path=args.output)
+    if is_checkpoint(args.source):
+        model, training = model_from_checkpoint(args.source)
+    else:
+        model, info = load_weights(args.source)
+        training = info.meta.get("training")
+    if args.format == "safetensors":
+        info = save_weights(model, args.output, training=training, half=not args.fp32)
+        print(f"wrote {info.path} ({info.variant}, sha256 {info.short_hash})")
+        return 0
+    if args.format == "onnx":
+        try:
+            import onnx  # noqa: F401  (torch's exporter needs it, and onnxscript)
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise InputError("ONNX export needs the onnx and onnxscript packages: pip install 'adamatte[export]'") from None
+        export_onnx(model, args.output)
+    else:
+        export_torchscript(model, args.output)
+    print(f"wrote {args.output} ({model.config.variant}, {args.format}, {os.path.getsize(args.output) / 1e6:.1f} MB): "
+          "input 1x4xHxW (RGB 0-1 + trimap 0/0.5/1), output 1x1xHxW alpha")
     return 0

@@ -10,9 +10,15 @@ from adamatte.train.checkpoint import prefixed, read_checkpoint
 from adamatte.train.config import config_from_dict
 
 
-def export_checkpoint(checkpoint: str, output: str, *, half: bool = True) -> WeightsInfo:
-    """Write the model of `checkpoint` (a run folder or its checkpoint path) as weights at `output`;
-    the moving average of its weights when it kept one."""
+def is_checkpoint(source: str) -> bool:
+    """Whether `source` names a training run folder or its checkpoint (rather than weights)."""
+    base = os.path.join(source, "checkpoint") if os.path.isdir(source) else source.removesuffix(".safetensors").removesuffix(".json")
+    return os.path.isfile(base + ".json") and os.path.basename(base) == "checkpoint"
+
+
+def model_from_checkpoint(checkpoint: str) -> tuple[AdaMatting, dict]:
+    """The model of `checkpoint` (a run folder or its checkpoint path), the moving average of its
+    weights when it kept one, in eval mode, and its training record."""
     path = os.path.join(checkpoint, "checkpoint") if os.path.isdir(checkpoint) else checkpoint.removesuffix(".safetensors").removesuffix(".json")
     tensors, meta = read_checkpoint(path)
     cfg = config_from_dict(meta["config"])
@@ -29,4 +35,10 @@ def export_checkpoint(checkpoint: str, output: str, *, half: bool = True) -> Wei
         "sigma_t": float(tensors["loss.log_sigma_t"].exp()),
         "sigma_a": float(tensors["loss.log_sigma_a"].exp()),
     }
-    return save_weights(model.eval(), output, training=training, half=half)
+    return model.eval(), training
+
+
+def export_checkpoint(checkpoint: str, output: str, *, half: bool = True) -> WeightsInfo:
+    """Write the model of `checkpoint` (see model_from_checkpoint) as weights at `output`."""
+    model, training = model_from_checkpoint(checkpoint)
+    return save_weights(model, output, training=training, half=half)
