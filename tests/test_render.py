@@ -340,3 +340,16 @@ def test_a_trimap_may_be_the_display_window_or_the_data_window(tmp_path, origin)
     write_image(str(tmp_path / "wrong.png"), trimap[:50, :50], ["Y"], pixel_type="uint8")
     with pytest.raises(InputError, match=r"50x50 but the plate is .*\(data window\) or 96x64 \(display window\)"):
         render(request(plate, tmp_path / "c", str(tmp_path / "wrong.png")), engine=standin_engine())
+
+
+def test_cli_resume_with_changed_settings_renders_again_and_says_why(clip, tmp_path, lite_weights):
+    """The issue's case: a finished render, re-run with --resume and another --band, wrote 0 frames, silently."""
+    plate, truth, key = clip
+    args = cli_render(plate, tmp_path / "o", key, lite_weights, "--frames", "1001-1003", "--progress", "json")
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    proc = subprocess.run(args + ["--resume", "--band", "30"], capture_output=True, text=True, timeout=300)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0 and events[-1]["written"] == 3, proc.stdout
+    assert any(e["event"] == "warning" and "3 finished frames" in e["message"] and "band" in e["message"] for e in events)
+    proc = subprocess.run(args + ["--resume", "--band", "30"], capture_output=True, text=True, timeout=300)
+    assert json.loads(proc.stdout.splitlines()[-1])["written"] == 0

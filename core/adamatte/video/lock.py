@@ -44,7 +44,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 class FrameLocks:
-    """An exclusive claim on `frames` of `sink`'s output, for the life of one render (a context manager)."""
+    """An exclusive claim on `frames` of `sink`'s output, for the life of one render: acquire() / release(),
+    or a context manager."""
 
     def __init__(self, sink: FrameSink, frames: list[int]):
         self.sink, self.frames = sink, frames
@@ -57,8 +58,16 @@ class FrameLocks:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> FrameLocks:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Claim every frame, or none: InputError (exit 2) naming the first frame another live render holds."""
         if not self.frames:
-            return self
+            return
         os.makedirs(self.folder, exist_ok=True)
         self._beat()
         self._thread = threading.Thread(target=self._keep_beating, name="adamatte-heartbeat", daemon=True)
@@ -67,11 +76,11 @@ class FrameLocks:
             for frame in self.frames:
                 self._claim(frame)
         except BaseException:
-            self.__exit__()
+            self.release()
             raise
-        return self
 
-    def __exit__(self, *_: object) -> None:
+    def release(self) -> None:
+        """Let every claimed frame go (safe to call more than once)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

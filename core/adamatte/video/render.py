@@ -137,7 +137,7 @@ class Renderer:
         writer = WriteBehind()
         reader = ReadAhead(read, chain)
         try:
-            locks.__enter__()  # refuses the frames another render is writing
+            locks.acquire()  # refuses the frames another render is writing
             for frame, item in reader:
                 if cancel is not None and cancel.is_set():
                     raise RenderCancelled("render cancelled", frame=frame)
@@ -188,7 +188,7 @@ class Renderer:
             for sink in self.sinks.values():
                 sink.close()
             self.source.close()
-            locks.__exit__()
+            locks.release()
         seconds = time.perf_counter() - started
         progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
         return RenderSummary(written, skipped, warnings, seconds, model_seconds)
