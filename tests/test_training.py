@@ -179,3 +179,12 @@ def test_foreground_layout_in_dim_composition_order(tmp_path):
     assert [(i.key, os.path.basename(i.background)) for i in items] == [("a", "bg0.png"), ("a", "bg1.png"), ("b", "bg2.png"), ("b", "bg3.png")]
     sample = MattingDataset(cfg, paper_pipeline(64, 64, 64), show_progress=False)[2]
     assert sample["image"].shape == (3, 64, 64)
+
+
+def test_minutes_stops_a_burst_with_a_checkpoint_that_resumes(merged, tmp_path):
+    """A fixed-time burst (a borrowed GPU's minutes): it stops at the first check past the deadline, saved."""
+    assert train_cli(merged, tmp_path, "--name", "burst", "--max-steps", "40", "--minutes", "0.0001") == 0
+    _, meta = read_checkpoint(str(tmp_path / "burst" / "checkpoint"))
+    assert meta["step"] == 10 and meta["extra"]["total_steps"] == 40
+    assert train_cli(merged, tmp_path, "--name", "burst", "--max-steps", "40", "--resume", "--until", "12") == 0
+    assert read_checkpoint(str(tmp_path / "burst" / "checkpoint"))[1]["step"] == 12

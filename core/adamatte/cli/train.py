@@ -23,6 +23,8 @@ def register(commands) -> None:
     train.add_argument("--output-dir", help="where run folders go (default: runs)")
     train.add_argument("--max-steps", type=int, help="length of the whole run in steps (sets the learning-rate schedule)")
     train.add_argument("--until", type=int, help="stop (with a checkpoint) at this step; --resume continues the same schedule")
+    train.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes of training, e.g. a "
+                       "burst on a borrowed GPU; --resume continues the same schedule")
     train.add_argument("--threads", type=int, help="CPU threads for torch in each process")
     train.add_argument("--workers", type=int, help="data-loading worker processes")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"resuming {cfg.run_dir} at step {trainer.step} of {trainer.total_steps}", file=sys.stderr)
         elif checkpoint_exists(trainer.checkpoint_path):
             raise AdamatteError(f"{cfg.run_dir} already holds a checkpoint: pass --resume to continue it, or --name for a new run")
-        parts = trainer.run(until=args.until)
+        parts = trainer.run(until=args.until, minutes=args.minutes)
     finally:
         trainer.close()
     if trainer.ctx.is_main:

@@ -154,11 +154,12 @@ class Trainer:
                 writer.writeheader()
             writer.writerow(row)
 
-    def run(self, until: int | None = None) -> dict[str, float]:
-        """Train to `total_steps`, or stop early at step `until` (the schedule is unchanged, so a
-        later --resume carries on exactly); returns the last step's losses."""
+    def run(self, until: int | None = None, minutes: float | None = None) -> dict[str, float]:
+        """Train to `total_steps`, or stop early at step `until` or after `minutes` of training, with a
+        checkpoint (the schedule is unchanged, so a later --resume carries on); returns the last step's losses."""
         cfg = self.cfg
         stop = min(until or self.total_steps, self.total_steps)
+        deadline = time.perf_counter() + 60 * minutes if minutes else None
         os.makedirs(cfg.run_dir, exist_ok=True)
         self.model.train()
         bar = tqdm(total=self.total_steps, initial=self.step, desc=f"train {cfg.name}", disable=not self.progress, unit="step")
@@ -182,6 +183,8 @@ class Trainer:
                 bar.update(1)
                 if not math.isfinite(parts["loss"]):
                     raise RuntimeError(f"the loss became {parts['loss']} at step {self.step}")
+                if deadline is not None and self.step % 10 == 0 and self._out_of_time(deadline):
+                    stop = self.step
                 if self.step % cfg.checkpoint_every == 0 or self.step == stop:
                     self.save()
                 if self.step >= stop:
@@ -196,6 +199,13 @@ class Trainer:
                 self._log_epoch(row)
         bar.close()
         return parts
+
+    def _out_of_time(self, deadline: float) -> bool:
+        """Past `deadline`, as every process agrees (they must stop at the same step)."""
+        flag = torch.tensor(float(time.perf_counter() >= deadline), device=self.device)
+        if self.ctx.world > 1:
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def close(self) -> None:
         if self.ctx.world > 1:
