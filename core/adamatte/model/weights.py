@@ -7,7 +7,6 @@ the architecture config, what the weights were trained on, and the file's SHA-25
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from adamatte.errors import InputError
 from adamatte.io.atomic import atomic_write
+from adamatte.io.hashing import sha256_of
 from adamatte.model.adamatting import AdaMatting
 from adamatte.model.config import ModelConfig
 
@@ -54,14 +54,6 @@ def bundled_names() -> list[str]:
     if not os.path.isdir(folder):
         return []
     return sorted(n[: -len(".safetensors")] for n in os.listdir(folder) if n.endswith(".safetensors"))
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_weights(name_or_path: str | None) -> str:

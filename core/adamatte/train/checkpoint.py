@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from adamatte.errors import InputError
 from adamatte.io.atomic import atomic_write
-from adamatte.model.weights import sha256_of
+from adamatte.io.hashing import sha256_of
 
 
 def _split_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -20,17 +20,10 @@ import uuid
 
 from adamatte.errors import InputError
 from adamatte.io.sink import FrameSink
+from adamatte.video.state import sidecar_path
 
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0
-
-
-def lock_path(sink: FrameSink, frame: int) -> str:
-    directory, name = os.path.split(sink.path(frame))
-    stem = os.path.splitext(name)[0]
-    if sink.pattern is None:  # one file for all frames (a .mov, a still)
-        stem = f"{stem}.{frame}"
-    return os.path.join(directory, ".adamatte", f"{stem}.lock")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -51,7 +44,7 @@ class FrameLocks:
         self.sink, self.frames = sink, frames
         self.owner = uuid.uuid4().hex[:16]
         self.host, self.pid = socket.gethostname(), os.getpid()
-        self.folder = os.path.dirname(lock_path(sink, frames[0])) if frames else ""
+        self.folder = os.path.dirname(sidecar_path(sink, frames[0], "lock")) if frames else ""
         self.heartbeat = os.path.join(self.folder, f"{self.owner}.alive")
         self.held: list[str] = []
         self._stop = threading.Event()
@@ -107,7 +100,7 @@ class FrameLocks:
                 self._beat()
 
     def _claim(self, frame: int) -> None:
-        path = lock_path(self.sink, frame)
+        path = sidecar_path(self.sink, frame, "lock")
         record = json.dumps({"owner": self.owner, "host": self.host, "pid": self.pid}).encode()
         for attempt in range(2):
             try:

@@ -99,99 +99,97 @@ class Renderer:
         progress = progress or Progress(r.progress)
         chain, prev_labels, prev_alpha, prev_frame, stale = (resume_point(self.sinks, self.chain, self.write_frames, self.fingerprints)
                                                              if r.resume else (self.chain, None, None, None, {}))
-        # every keyframe before the first frame to run, as a sequential render would remember them
-        memory = None
-        if r.keyframe_memory and chain:
-            memory = keyframe_memory(self.keyframes, lambda f: self.source.read(f).rgb, chain[0],
-                                     lambda _, image, trimap: carried_alpha(self.engine.matte(image, trimap).alpha))
-        prev_image = self.source.read(prev_frame).rgb if prev_frame is not None else None
         write_set = set(self.write_frames)
         to_write = [f for f in chain if f in write_set]
-        progress.start(len(to_write), first=self.write_frames[0], last=self.write_frames[-1], output=self.sinks["alpha"].spec,
-                       resumed_after=prev_frame, warmup=len(chain) - len(to_write))
-        guard, written, skipped, warnings = DriftGuard(), [], [], []
-        if stale:
-            changed = sorted({name for names in stale.values() for name in names})
-            message = (f"--resume: {len(stale)} finished frames were made with other settings ({', '.join(changed)}); "
-                       "rendering them again")
-            warnings.append(message)
-            progress.warning(None, message)
-        started, model_seconds, source_key = time.perf_counter(), 0.0, None
+        with FrameLocks(self.sinks["alpha"], to_write):  # a second render into these frames is refused before any work
+            # every keyframe before the first frame to run, as a sequential render would remember them
+            memory = None
+            if r.keyframe_memory and chain:
+                memory = keyframe_memory(self.keyframes, lambda f: self.source.read(f).rgb, chain[0],
+                                         lambda _, image, trimap: carried_alpha(self.engine.matte(image, trimap).alpha))
+            prev_image = self.source.read(prev_frame).rgb if prev_frame is not None else None
+            progress.start(len(to_write), first=self.write_frames[0], last=self.write_frames[-1], output=self.sinks["alpha"].spec,
+                           resumed_after=prev_frame, warmup=len(chain) - len(to_write))
+            guard, written, skipped, warnings = DriftGuard(), [], [], []
+            if stale:
+                changed = sorted({name for names in stale.values() for name in names})
+                message = (f"--resume: {len(stale)} finished frames were made with other settings ({', '.join(changed)}); "
+                           "rendering them again")
+                warnings.append(message)
+                progress.warning(None, message)
+            started, model_seconds, source_key = time.perf_counter(), 0.0, None
 
-        flow = r.propagation == "flow"
-        last_read = {"image": prev_image}
+            flow = r.propagation == "flow"
+            last_read = {"image": prev_image}
 
-        def read(frame: int) -> tuple[Frame, tuple | None] | AdamatteError:
-            """Runs ahead on the reader thread: the plate, and its motion from the last good frame."""
+            def read(frame: int) -> tuple[Frame, tuple | None] | AdamatteError:
+                """Runs ahead on the reader thread: the plate, and its motion from the last good frame."""
+                try:
+                    plate = self.source.read(frame)
+                except AdamatteError as exc:  # decided below, at this frame's turn
+                    return exc
+                motion = None
+                if flow and frame not in self.keyframes and last_read["image"] is not None:
+                    motion = measure_motion(last_read["image"], plate.rgb)
+                last_read["image"] = plate.rgb
+                return plate, motion
+
+            writer = WriteBehind()
+            reader = ReadAhead(read, chain)
             try:
-                plate = self.source.read(frame)
-            except AdamatteError as exc:  # decided below, at this frame's turn
-                return exc
-            motion = None
-            if flow and frame not in self.keyframes and last_read["image"] is not None:
-                motion = measure_motion(last_read["image"], plate.rgb)
-            last_read["image"] = plate.rgb
-            return plate, motion
-
-        locks = FrameLocks(self.sinks["alpha"], to_write)
-        writer = WriteBehind()
-        reader = ReadAhead(read, chain)
-        try:
-            locks.acquire()  # refuses the frames another render is writing
-            for frame, item in reader:
-                if cancel is not None and cancel.is_set():
-                    raise RenderCancelled("render cancelled", frame=frame)
-                if isinstance(item, AdamatteError):
-                    if r.on_error == "stop" or frame in self.keyframes:
-                        raise item
-                    skipped.append(frame)
-                    progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
-                    continue
-                plate, motion = item
-                t0 = time.perf_counter()
-                is_key = frame in self.keyframes
-                features = None
-                if memory is not None and not is_key:  # positions relative to where the subject has moved
-                    features = pixel_features(plate.rgb, subject_centre(prev_alpha, motion.forward if motion else None))
-                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features)
-                if is_key:
-                    self._check_keyframe(frame, trimap, progress, warnings)
-                guided, seen = None, None
-                if is_key:
-                    source_key, origin = frame, f"keyframe {frame}"
-                else:
-                    origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
-                    guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
-                    if guided is not None:
-                        guided, seen = guided
-                result = self.engine.matte(plate.rgb, trimap, guided)
-                model_seconds += result.timings["total"]
-                if is_key and memory is not None:
-                    alpha = carried_alpha(result.alpha)
-                    memory.add(frame, pixel_features(plate.rgb, subject_centre(alpha)), trimap, alpha)
-                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
-                if warning is not None:
-                    warnings.append(str(warning))
-                    progress.warning(frame, str(warning))
-                if frame in write_set:
-                    writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
-                                  len(to_write))
-                    written.append(frame)
-                prev_labels, prev_alpha = result.labels, carried_alpha(result.alpha)
-        except KeyboardInterrupt:
-            if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-            raise
-        finally:
-            reader.close()
-            writer.close()  # frames already handed over are finished, whole, before we leave
-            for sink in self.sinks.values():
-                sink.close()
-            self.source.close()
-            locks.release()
-        seconds = time.perf_counter() - started
-        progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
-        return RenderSummary(written, skipped, warnings, seconds, model_seconds)
+                for frame, item in reader:
+                    if cancel is not None and cancel.is_set():
+                        raise RenderCancelled("render cancelled", frame=frame)
+                    if isinstance(item, AdamatteError):
+                        if r.on_error == "stop" or frame in self.keyframes:
+                            raise item
+                        skipped.append(frame)
+                        progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
+                        continue
+                    plate, motion = item
+                    t0 = time.perf_counter()
+                    is_key = frame in self.keyframes
+                    features = None
+                    if memory is not None and not is_key:  # positions relative to where the subject has moved
+                        features = pixel_features(plate.rgb, subject_centre(prev_alpha, motion.forward if motion else None))
+                    trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features)
+                    if is_key:
+                        self._check_keyframe(frame, trimap, progress, warnings)
+                    guided, seen = None, None
+                    if is_key:
+                        source_key, origin = frame, f"keyframe {frame}"
+                    else:
+                        origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
+                        guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
+                        if guided is not None:
+                            guided, seen = guided
+                    result = self.engine.matte(plate.rgb, trimap, guided)
+                    model_seconds += result.timings["total"]
+                    if is_key and memory is not None:
+                        alpha = carried_alpha(result.alpha)
+                        memory.add(frame, pixel_features(plate.rgb, subject_centre(alpha)), trimap, alpha)
+                    warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
+                    if warning is not None:
+                        warnings.append(str(warning))
+                        progress.warning(frame, str(warning))
+                    if frame in write_set:
+                        writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
+                                      len(to_write))
+                        written.append(frame)
+                    prev_labels, prev_alpha = result.labels, carried_alpha(result.alpha)
+            except KeyboardInterrupt:
+                if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                raise
+            finally:
+                reader.close()
+                writer.close()  # frames already handed over are finished, whole, before we leave
+                for sink in self.sinks.values():
+                    sink.close()
+                self.source.close()
+            seconds = time.perf_counter() - started
+            progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
+            return RenderSummary(written, skipped, warnings, seconds, model_seconds)
 
 
 def render(request: RenderRequest, *, engine: MattingEngine | None = None, progress: Progress | None = None,

@@ -22,19 +22,23 @@ from typing import Any
 import numpy as np
 
 from adamatte.errors import InputError
+from adamatte.io.hashing import sha256_of
 from adamatte.io.image import read_info, read_matte, write_image
 from adamatte.io.sink import FrameSink
 from adamatte.matting.trimap import read_labels, write_labels
 
 
+SIDECAR_EXTENSIONS = {"labels": ".png", "alpha": ".exr", "lock": ""}
+
+
 def sidecar_path(output: FrameSink, frame: int, kind: str = "labels") -> str:
     """Where a finished frame's adapted labels (kind 'labels') or alpha ('alpha') are kept for --resume
-    and chunked renders."""
+    and chunked renders, and where a render's claim on the frame ('lock', video.lock) lives."""
     directory, name = os.path.split(output.path(frame))
     stem = os.path.splitext(name)[0]
     if output.pattern is None:  # one file for all frames (a .mov, a still): number the sidecars
         stem = f"{stem}.{frame}"
-    return os.path.join(directory, ".adamatte", f"{stem}.{kind}" + (".png" if kind == "labels" else ".exr"))
+    return os.path.join(directory, ".adamatte", f"{stem}.{kind}" + SIDECAR_EXTENSIONS[kind])
 
 
 def carried_alpha(alpha: np.ndarray) -> np.ndarray:
@@ -49,21 +53,13 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
                   "compression", "write")
 
 
-def _file_hash(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Fingerprints:
     """What made each frame's pixels: the weights' hash, the PIXEL_SETTINGS of `request` and the
     keyframe trimaps (file hashes) at or before the frame, hashed into a frame's fingerprint."""
 
     def __init__(self, request: Any, weights_hash: str, keyframe_paths: dict[int, str]):
         self.settings = {name: getattr(request, name) for name in PIXEL_SETTINGS} | {"weights": weights_hash}
-        self.keyframes = {frame: _file_hash(path) for frame, path in sorted(keyframe_paths.items())}
+        self.keyframes = {frame: sha256_of(path) for frame, path in sorted(keyframe_paths.items())}
 
     def settings_of(self, frame: int) -> dict[str, Any]:
         return self.settings | {"keyframes": {str(f): h for f, h in self.keyframes.items() if f <= frame}}
