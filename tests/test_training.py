@@ -188,3 +188,16 @@ def test_minutes_stops_a_burst_with_a_checkpoint_that_resumes(merged, tmp_path):
     assert meta["step"] == 10 and meta["extra"]["total_steps"] == 40
     assert train_cli(merged, tmp_path, "--name", "burst", "--max-steps", "40", "--resume", "--until", "12") == 0
     assert read_checkpoint(str(tmp_path / "burst" / "checkpoint"))[1]["step"] == 12
+
+
+def test_tight_trimap_is_t_opt_dilated_by_the_radius():
+    from adamatte.matting.trimap import tight_trimap
+
+    alpha = np.zeros((40, 40), np.float32)
+    alpha[10:30, 10:30] = 1.0
+    alpha[10:30, 20] = 0.5  # one semi-transparent column
+    trimap = tight_trimap(alpha, 2)
+    unknown_cols = np.flatnonzero((trimap == 0.5).any(axis=0))
+    assert list(unknown_cols) == [18, 19, 20, 21, 22]
+    assert trimap[15, 12] == 1.0 and trimap[2, 2] == 0.0
+    assert (trimap[10:30, 18:23] == 0.5).all() and (trimap[:, :18] != 0.5).all()

@@ -69,6 +69,16 @@ def as_trimap(values: np.ndarray, band: int) -> np.ndarray:
     return mask_to_trimap(values, band)
 
 
+def tight_trimap(alpha: np.ndarray, radius: int) -> np.ndarray:
+    """The trimap of DIM's test sets from a true alpha (H×W, 0-1): its semi-transparent region (T_opt's
+    unknown) dilated by `radius` px, known foreground and background elsewhere. H×W float32 {0, 0.5, 1}."""
+    unknown = (alpha > 0) & (alpha < 1)
+    trimap = np.where(alpha >= 0.5, 1.0, 0.0).astype(np.float32)
+    if unknown.any():
+        trimap[cv2.distanceTransform((~unknown).astype(np.uint8), cv2.DIST_L2, 5) <= radius] = 0.5
+    return trimap
+
+
 UNKNOWN_WARN_ABOVE = 0.7  # share of the frame; past it the network has too little to go on and mattes haze
 
 
