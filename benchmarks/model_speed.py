@@ -10,6 +10,13 @@ network draws costs.
 
     python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+knn,bundled+closed-form]
         [--closed-form-max 1920x1080]
+
+--stages prints where one frame's time goes instead, for the bundled weights with the default KNN
+refinement at 1920x1080 and 3840x2160 (or --sizes): read (OpenImageIO, a half-float EXR), colour
+(OCIO to the working space), network, compose (labels and the veto), band, graph (the KNN
+system), solve (conjugate gradients) and write (the half-float EXR matte), each in seconds.
+
+    python benchmarks/model_speed.py --stages [--sizes 1920x1080,3840x2160]
 """
 
 from __future__ import annotations
@@ -78,6 +85,50 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     return {"config": config, "device": device, "width": width, "height": height, "seconds": min(times), "peak_bytes": peak, "tiled": tiled}
 
 
+STAGES = ("read", "colour", "network", "compose", "band", "graph", "solve", "write")
+
+
+def measure_stages(width: int, height: int, device: str) -> dict:
+    """Runs in a child process: one frame through every stage of a render, from an EXR on disk to one."""
+    import tempfile
+
+    from adamatte.io import FrameSink, FrameSource, write_image
+    from adamatte.io.colour import convert
+    from adamatte.io.image import read_image
+    from adamatte.matting.engine import MattingEngine
+
+    engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine="knn")
+    engine.matte(*test_frame(320, 192))  # warm-up
+    image, trimap = test_frame(width, height)
+    with tempfile.TemporaryDirectory() as tmp:
+        plate = os.path.join(tmp, "plate.1001.exr")
+        write_image(plate, convert(image, "srgb_tx", "lin_rec709_srgb"), ["R", "G", "B"])
+        source = FrameSource(plate)
+        t0 = time.perf_counter()
+        pixels, _ = read_image(plate, channels=source.rgb_channels)
+        t1 = time.perf_counter()
+        rgb = source.converter(pixels)
+        t2 = time.perf_counter()
+        result = engine.matte(rgb, trimap)
+        frame = source.read(1001)
+        sink = FrameSink(os.path.join(tmp, "matte.1001.exr"), [1001])
+        t3 = time.perf_counter()
+        sink.write(1001, result.alpha, frame)
+        t4 = time.perf_counter()
+    seconds = {"read": t1 - t0, "colour": t2 - t1, **{k: result.timings.get(k, 0.0) for k in STAGES[2:7]}, "write": t4 - t3}
+    return {"width": width, "height": height, "device": device, "seconds": seconds}
+
+
+def print_stages(sizes: list[tuple[int, int]], devices: list[str]) -> None:
+    print(f"{'device':<7}{'size':>11}" + "".join(f"{s:>9}" for s in STAGES) + f"{'total':>9}   (seconds, bundled weights, --refine knn)")
+    for w, h in sizes:
+        for device in devices:
+            out = subprocess.run([sys.executable, __file__, "--one-stages", str(w), str(h), device],
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+            print(f"{device:<7}{f'{w}x{h}':>11}" + "".join(f"{r[s]:9.3f}" for s in STAGES) + f"{sum(r.values()):9.3f}")
+
+
 def closed_form_seconds(width: int, height: int) -> float:
     from pymatting import estimate_alpha_cf
 
@@ -92,15 +143,24 @@ def main() -> None:
     parser.add_argument("--sizes", default="960x540,1920x1080,3840x2160")
     parser.add_argument("--configs", default="lite,paper,bundled+knn,bundled+closed-form")
     parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
+    parser.add_argument("--stages", action="store_true", help="where one frame's time goes, stage by stage")
     parser.add_argument("--one", nargs=4, metavar=("CONFIG", "W", "H", "DEVICE"), help=argparse.SUPPRESS)
+    parser.add_argument("--one-stages", nargs=3, metavar=("W", "H", "DEVICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(args.one[0], int(args.one[1]), int(args.one[2]), args.one[3])))
+        return
+    if args.one_stages:
+        print(json.dumps(measure_stages(int(args.one_stages[0]), int(args.one_stages[1]), args.one_stages[2])))
         return
 
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if args.stages:
+        sizes = args.sizes if args.sizes != parser.get_default("sizes") else "1920x1080,3840x2160"
+        print_stages([tuple(int(v) for v in s.split("x")) for s in sizes.split(",")], devices)
+        return
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     cf_max = np.prod([int(v) for v in args.closed_form_max.split("x")])
     print(f"adamatte engine speed; cpu cores={os.cpu_count()}, torch threads={torch.get_num_threads()}"

@@ -178,15 +178,16 @@ class MattingEngine:
             unsure &= ~vetoed
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
         t2 = time.perf_counter()
+        stages: dict[str, float] = {}  # the refinement's own: band, graph, solve
         if self.refine != "none":
             band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
             prior, weight = alpha, self.refine_prior
             if guide is not None and guide.alpha is not None:  # the network's alpha and the carried one, by weight
                 weight = self.refine_prior + guide.weight
                 prior = np.where(weight > 0, (self.refine_prior * alpha + guide.weight * guide.alpha) / np.maximum(weight, 1e-12), alpha)
-            alpha = refine_alpha(image, band, prior, method=self.refine, margin=margin, prior_weight=weight)
+            alpha = refine_alpha(image, band, prior, method=self.refine, margin=margin, prior_weight=weight, timings=stages)
         t3 = time.perf_counter()
-        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, "total": t3 - t0},
+        return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, **stages, "total": t3 - t0},
                            vetoed)
 
     def _run(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

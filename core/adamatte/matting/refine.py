@@ -12,6 +12,7 @@ Both systems are built only around the band, so the cost follows the band, not t
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import cv2
@@ -166,6 +167,7 @@ def refine_alpha(
     method: str = "knn",
     margin: int = 0,
     prior_weight: float | np.ndarray = 0.0,
+    timings: dict[str, float] | None = None,
     **system_options: Any,
 ) -> np.ndarray:
     """Alpha from classical matting (`method`: 'knn' or 'closed-form') inside the unknown band of `labels`.
@@ -174,11 +176,19 @@ def refine_alpha(
     adapted trimap); its unknown region is grown by `margin` px. prior: H×W alpha in 0-1 (the
     network's), pulled toward with `prior_weight` (a number, or H×W ≥ 0 per pixel; 0: not at all) and, for KNN, the
     solver's starting point. system_options: passed to the system's builder (knn_system: reach, passes).
+    timings: when given, gets the seconds of its stages: 'band', 'graph' (the system) and 'solve'.
     Returns H×W float32 alpha: 0 / 1 on the known regions, the solution inside the band.
     """
     if method not in SYSTEMS:
         raise ValueError(f"unknown refiner {method!r}; choose from {', '.join(SYSTEMS)}")
     h, w = labels.shape
+    clock = [time.perf_counter()]
+    timings = {} if timings is None else timings
+
+    def lap(stage: str) -> None:
+        clock.append(time.perf_counter())
+        timings[stage] = clock[-1] - clock[-2]
+
     unknown = dilate_disk(labels == UNKNOWN, margin)
     known_alpha = np.where(labels == FOREGROUND, 1.0, 0.0)
     alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, prior if prior is not None else 0.5))
@@ -186,6 +196,7 @@ def refine_alpha(
         return alpha.astype(np.float32)
     free = np.flatnonzero(unknown)
     build, solve = SYSTEMS[method]
+    lap("band")
     matrix, rhs = build(image, unknown, known_alpha, **system_options)
     # the prior (or, without one, a vanishing pull to 0.5) also keeps islands cut off from known pixels solvable
     target = (prior if prior is not None else np.full((h, w), 0.5)).ravel()[free].astype(np.float64)
@@ -195,7 +206,9 @@ def refine_alpha(
     else:
         weight = max(prior_weight if prior is not None else 0.0, 1e-8)
         matrix = matrix + weight * scipy.sparse.identity(len(free), format="csr")
+    lap("graph")
     solution = solve(matrix, rhs + weight * target, target)
+    lap("solve")
     out = alpha.ravel().astype(np.float64)
     out[free] = solution
     return np.clip(out, 0.0, 1.0).reshape(h, w).astype(np.float32)
