@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from adamatte.cli import main
 from adamatte.matting.engine import MattingEngine

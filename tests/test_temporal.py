@@ -72,7 +72,7 @@ def subject_alpha() -> np.ndarray:
 
 def remember(image: np.ndarray, trimap: np.ndarray) -> KeyframeMemory:
     memory = KeyframeMemory()
-    memory.add(1001, pixel_features(image, subject_centre(subject_alpha())), trimap, subject_alpha())
+    memory.add(1001, image, trimap, subject_alpha())
     return memory
 
 
@@ -85,7 +85,7 @@ def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
     memory = remember(image, trimap)
     probe = image.copy()
     probe[20:30, 70:80] = (0.2, 0.8, 0.2)  # a green stranger, far from anything the keyframe knew
-    p = lambda mask: memory.subject_probability(features(probe), mask).mean()  # noqa: E731
+    p = lambda mask: memory.subject_value(features(probe), mask).mean()  # noqa: E731
     inside, behind, stranger = (np.zeros((H, W), bool) for _ in range(3))
     inside[25:35, 28:40], behind[50:60, 60:70], stranger[22:28, 72:78] = True, True, True
     assert p(inside) > 0.9 and p(behind) < 0.1 and p(stranger) < 0.5

@@ -58,10 +58,6 @@ class ImageInfo:
     def display_window(self) -> tuple[int, int, int, int]:
         return (self.full_x, self.full_y, self.full_x + self.full_width - 1, self.full_y + self.full_height - 1)
 
-    @property
-    def has_overscan(self) -> bool:
-        return self.data_window != self.display_window
-
     def attribute(self, name: str) -> Any:
         for key, _, value in self.metadata:
             if key == name:

@@ -31,7 +31,7 @@ def display_canvas(pixels: np.ndarray, info: ImageInfo | None) -> np.ndarray:
     if info is None or info.data_window == info.display_window:
         return pixels
     (x0, y0, x1, y1), (fx0, fy0, fx1, fy1) = info.data_window, info.display_window
-    canvas = np.zeros((fy1 - fy0 + 1, fx1 - fx0 + 1, pixels.shape[2]), pixels.dtype)
+    canvas = np.zeros((info.full_height, info.full_width, pixels.shape[2]), pixels.dtype)
     ix0, iy0, ix1, iy1 = max(x0, fx0), max(y0, fy0), min(x1, fx1), min(y1, fy1)
     if ix1 >= ix0 and iy1 >= iy0:
         canvas[iy0 - fy0: iy1 - fy0 + 1, ix0 - fx0: ix1 - fx0 + 1] = pixels[iy0 - y0: iy1 - y0 + 1, ix0 - x0: ix1 - x0 + 1]

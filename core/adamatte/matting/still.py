@@ -12,7 +12,7 @@ from adamatte.io.sequence import resolve_pattern
 from adamatte.io.sink import FrameSink
 from adamatte.io.source import FrameSource
 from adamatte.matting.engine import MatteResult, MattingEngine
-from adamatte.matting.trimap import degenerate, normalize_trimap, write_labels
+from adamatte.matting.trimap import normalize_trimap, refuse_degenerate, write_labels
 from adamatte.model.weights import weights_metadata
 
 
@@ -49,11 +49,9 @@ def matte_file(
             f"the trimap is {trimap.shape[1]}x{trimap.shape[0]} but the image is {frame.rgb.shape[1]}x{frame.rgb.shape[0]}",
             path=trimap_path,
         )
-    problem = degenerate(normalize_trimap(trimap))
-    if problem is not None:
-        if problem[0] and not allow_degenerate:
-            raise InputError(f"{problem[1]} (--allow-degenerate renders it anyway)", path=trimap_path)
-        warn(f"{trimap_path}: {problem[1]}")
+    reason = refuse_degenerate(normalize_trimap(trimap), allow=allow_degenerate, path=trimap_path)
+    if reason is not None:
+        warn(f"{trimap_path}: {reason}")
     if os.path.splitext(output_path)[1].lower() not in (".png", ".exr", ".tif", ".tiff"):
         raise InputError("the matte is written as .png (16-bit) or .exr (half)", path=output_path)
     sink = FrameSink(output_path, [frame.number], forbidden_paths=source.input_paths() | {os.path.realpath(trimap_path)},

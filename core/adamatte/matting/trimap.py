@@ -13,6 +13,7 @@ import os
 import cv2
 import numpy as np
 
+from adamatte.errors import InputError
 from adamatte.io.image import read_matte, write_image
 
 BACKGROUND, UNKNOWN, FOREGROUND = 0, 1, 2
@@ -100,6 +101,18 @@ def degenerate(trimap: np.ndarray) -> tuple[bool, str] | None:
     if unknown > UNKNOWN_WARN_ABOVE:
         return False, f"the trimap is {100 * unknown:.0f}% unknown: expect haze; draw tighter foreground and background"
     return None
+
+
+def refuse_degenerate(trimap: np.ndarray, *, allow: bool, path: str, frame: int | None = None) -> str | None:
+    """A user trimap (H×W {0, 0.5, 1}) judged by `degenerate`: InputError naming `path` (and `frame`) when
+    it is wholly one class and not `allow`; else the reason to warn about, or None."""
+    problem = degenerate(trimap)
+    if problem is None:
+        return None
+    fatal, reason = problem
+    if fatal and not allow:
+        raise InputError(f"{reason} (--allow-degenerate renders it anyway)", path=path, frame=frame)
+    return reason
 
 
 def write_labels(path: str, labels: np.ndarray) -> None:

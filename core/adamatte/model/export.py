@@ -21,7 +21,6 @@ from adamatte.io.atomic import atomic_write
 from adamatte.model.adamatting import AdaMatting, compose_alpha
 
 STRIDE = 32
-FORMATS = ("safetensors", "torchscript", "onnx")
 
 
 class _Network(nn.Module):

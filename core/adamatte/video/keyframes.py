@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from adamatte.errors import InputError
-from adamatte.io.image import read_matte
+from adamatte.io.image import ImageInfo, read_matte
 from adamatte.io.sequence import find_frames, parse_pattern
 from adamatte.matting.trimap import as_trimap
 
@@ -26,11 +26,10 @@ _AT_FRAME = re.compile(r"^(.*)@(-?\d+)$")
 class Keyframes:
     """frame -> trimap file, from the user's --trimap specs, checked against the plate size."""
 
-    def __init__(self, specs: list[str], first_frame: int, *, band: int = 12,
-                 windows: tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None = None):
-        """windows: the plate's (data window, display window), each (x0, y0, x1, y1) inclusive."""
+    def __init__(self, specs: list[str], first_frame: int, *, band: int = 12, plate: ImageInfo | None = None):
+        """plate: the plate's header, whose display window a trimap may match instead of its data window."""
         self.band = band
-        self.windows = windows
+        self.plate = plate
         self.paths: dict[int, str] = {}
         for spec in specs:
             match = _AT_FRAME.match(spec)
@@ -69,17 +68,14 @@ class Keyframes:
         """The keyframe's trimap as H×W float32 {0, 0.5, 1}."""
         path = self.paths[frame]
         values = read_matte(path)
-        if values.shape != shape and self.windows is not None:
-            (x0, y0, x1, y1), (fx0, fy0, fx1, fy1) = self.windows
-            if values.shape == (fy1 - fy0 + 1, fx1 - fx0 + 1):  # display-window size: take the data window out of it
-                pad = max(fx0 - x0, fy0 - y0, x1 - fx1, y1 - fy1, 0)
-                padded = np.pad(values, pad, mode="edge") if pad else values
-                values = padded[y0 - fy0 + pad: y1 - fy0 + pad + 1, x0 - fx0 + pad: x1 - fx0 + pad + 1]
+        display = (self.plate.full_height, self.plate.full_width) if self.plate is not None else None
+        if values.shape != shape and values.shape == display:  # display-window size: take the data window out of it
+            (x0, y0, x1, y1), (fx0, fy0, fx1, fy1) = self.plate.data_window, self.plate.display_window
+            pad = max(fx0 - x0, fy0 - y0, x1 - fx1, y1 - fy1, 0)
+            padded = np.pad(values, pad, mode="edge") if pad else values
+            values = padded[y0 - fy0 + pad: y1 - fy0 + pad + 1, x0 - fx0 + pad: x1 - fx0 + pad + 1]
         if values.shape != shape:
-            display = ""
-            if self.windows is not None:
-                fx0, fy0, fx1, fy1 = self.windows[1]
-                display = f" (data window) or {fx1 - fx0 + 1}x{fy1 - fy0 + 1} (display window)"
-            raise InputError(f"trimap is {values.shape[1]}x{values.shape[0]} but the plate is {shape[1]}x{shape[0]}{display}",
+            also = f" (data window) or {display[1]}x{display[0]} (display window)" if display else ""
+            raise InputError(f"trimap is {values.shape[1]}x{values.shape[0]} but the plate is {shape[1]}x{shape[0]}{also}",
                              path=path, frame=frame)
         return as_trimap(values, self.band)

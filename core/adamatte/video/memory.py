@@ -64,8 +64,8 @@ def pixel_features(image: np.ndarray, centre: tuple[float, float]) -> np.ndarray
 class KeyframeMemory:
     """Samples of every keyframe's foreground, background and band, and a KNN estimate of subject alpha.
 
-    memory.add(frame, features, trimap, alpha)        # a keyframe: pixel_features, user trimap, its matte
-    p = memory.subject_probability(features, mask)    # for the pixels of mask, in 0-1
+    memory.add(frame, image, trimap, alpha)           # a keyframe: its image, user trimap and matte
+    p = memory.subject_value(features, mask)          # for the pixels of mask (pixel_features), in 0-1
 
     A function of the keyframes alone (seeded by frame number, in keyframe order), so a render
     resumed or chunked anywhere rebuilds exactly the memory a sequential render had.
@@ -79,11 +79,12 @@ class KeyframeMemory:
     def __bool__(self) -> bool:
         return bool(self.frames)
 
-    def add(self, frame: int, features: np.ndarray, trimap: np.ndarray, alpha: np.ndarray) -> None:
-        """Remember keyframe `frame`: its pixel_features (H×W×FEATURES), user trimap (H×W {0, 0.5, 1})
-        and matte (H×W 0-1), which values the band's samples."""
+    def add(self, frame: int, image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray) -> None:
+        """Remember keyframe `frame`: its H×W×3 working-space image, user trimap (H×W {0, 0.5, 1}) and
+        matte (H×W 0-1), which values the band's samples and places the subject's centre."""
         if frame in self.frames:
             return
+        features = pixel_features(image, subject_centre(alpha))
         unknown = trimap == 0.5
         if unknown.any():
             near = cv2.distanceTransform((~unknown).astype(np.uint8), cv2.DIST_L2, 5) <= REACH
@@ -102,7 +103,7 @@ class KeyframeMemory:
         self.frames.append(frame)
         self._trees = None
 
-    def subject_probability(self, features: np.ndarray, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
+    def subject_value(self, features: np.ndarray, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
         """How much each pixel of `mask` looks like the subject: the mean value (alpha) of its nearest samples.
 
         features: pixel_features of the frame (H×W×FEATURES). mask: H×W bool. Returns float32, one value
@@ -139,6 +140,5 @@ def keyframe_memory(keyframes, read_rgb: Callable[[int], np.ndarray], before: in
         if frame < before:
             image = read_rgb(frame)
             trimap = keyframes.load(frame, image.shape[:2])
-            alpha = matte(frame, image, trimap)
-            memory.add(frame, pixel_features(image, subject_centre(alpha)), trimap, alpha)
+            memory.add(frame, image, trimap, matte(frame, image, trimap))
     return memory

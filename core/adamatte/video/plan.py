@@ -120,8 +120,7 @@ class RenderPlan:
         if outside:
             raise InputError(f"frames {format_frame_range(outside)} are outside the input ({format_frame_range(source.frames)})",
                              path=source.display_name)
-        keyframes = Keyframes(r.trimap, write_frames[0], band=r.band,
-                              windows=(source.info.data_window, source.info.display_window))
+        keyframes = Keyframes(r.trimap, write_frames[0], band=r.band, plate=source.info)
         if not keyframes.frames:
             raise InputError("a render needs a trimap on at least one keyframe (--trimap PATH or PATH@FRAME)")
         start = keyframes.at_or_before(write_frames[0])

@@ -207,5 +207,5 @@ def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_label
     if memory:
         if features is None:
             raise ValueError(f"frame {frame}: the keyframe memory needs the frame's pixel features")
-        subject = lambda mask: memory.subject_probability(features, mask)  # noqa: E731
+        subject = lambda mask: memory.subject_value(features, mask)  # noqa: E731
     return propagate_trimap(prev_labels, motion, subject=subject)

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adamatte.errors import AdamatteError, InputError, RenderCancelled
+from adamatte.errors import AdamatteError, RenderCancelled
 from adamatte.io.pipeline import ReadAhead, WriteBehind
 from adamatte.io.source import Frame
 from adamatte.matting.engine import MatteResult, MattingEngine
 from adamatte.matting.foreground import estimate_foreground
-from adamatte.matting.trimap import degenerate
+from adamatte.matting.trimap import refuse_degenerate
 from adamatte.model.weights import weights_metadata
 from adamatte.video.drift import DriftGuard
 from adamatte.video.memory import keyframe_memory, pixel_features, subject_centre
@@ -81,15 +81,13 @@ class Renderer:
     def _check_keyframe(self, frame: int, trimap: np.ndarray, progress: Progress, warnings: list[str]) -> None:
         """A degenerate user trimap stops the render (wholly one class) or warns, naming its file and frame. An
         all-background keyframe after the first only warns: it says the subject is gone."""
-        problem = degenerate(trimap)
-        if problem is None:
-            return
-        fatal, reason = problem
         path = self.keyframes.paths[frame]
-        if fatal and frame != self.keyframes.frames[0] and not (trimap != 0.0).any():
-            fatal, reason = False, f"{reason} (the subject has left the shot?)"  # an empty later keyframe is a real request
-        if fatal and not self.request.allow_degenerate:
-            raise InputError(f"{reason} (--allow-degenerate renders it anyway)", path=path, frame=frame)
+        subject_left = frame != self.keyframes.frames[0] and not (trimap != 0.0).any()  # an empty later keyframe is a real request
+        reason = refuse_degenerate(trimap, allow=self.request.allow_degenerate or subject_left, path=path, frame=frame)
+        if reason is None:
+            return
+        if subject_left:
+            reason += " (the subject has left the shot?)"
         message = f"{path}, frame {frame}: {reason}"
         warnings.append(message)
         progress.warning(frame, message)
@@ -101,7 +99,10 @@ class Renderer:
                                                              if r.resume else (self.chain, None, None, None, {}))
         write_set = set(self.write_frames)
         to_write = [f for f in chain if f in write_set]
-        with FrameLocks(self.sinks["alpha"], to_write):  # a second render into these frames is refused before any work
+        locks = FrameLocks(self.sinks["alpha"], to_write)
+        locks.acquire()  # a second render into these frames is refused before any work
+        reader, writer = None, None
+        try:
             # every keyframe before the first frame to run, as a sequential render would remember them
             memory = None
             if r.keyframe_memory and chain:
@@ -136,60 +137,60 @@ class Renderer:
 
             writer = WriteBehind()
             reader = ReadAhead(read, chain)
-            try:
-                for frame, item in reader:
-                    if cancel is not None and cancel.is_set():
-                        raise RenderCancelled("render cancelled", frame=frame)
-                    if isinstance(item, AdamatteError):
-                        if r.on_error == "stop" or frame in self.keyframes:
-                            raise item
-                        skipped.append(frame)
-                        progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
-                        continue
-                    plate, motion = item
-                    t0 = time.perf_counter()
-                    is_key = frame in self.keyframes
-                    features = None
-                    if memory is not None and not is_key:  # positions relative to where the subject has moved
-                        features = pixel_features(plate.rgb, subject_centre(prev_alpha, motion.forward if motion else None))
-                    trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features)
-                    if is_key:
-                        self._check_keyframe(frame, trimap, progress, warnings)
-                    guided, seen = None, None
-                    if is_key:
-                        source_key, origin = frame, f"keyframe {frame}"
-                    else:
-                        origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
-                        guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
-                        if guided is not None:
-                            guided, seen = guided
-                    result = self.engine.matte(plate.rgb, trimap, guided)
-                    model_seconds += result.timings["total"]
-                    if is_key and memory is not None:
-                        alpha = carried_alpha(result.alpha)
-                        memory.add(frame, pixel_features(plate.rgb, subject_centre(alpha)), trimap, alpha)
-                    warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
-                    if warning is not None:
-                        warnings.append(str(warning))
-                        progress.warning(frame, str(warning))
-                    if frame in write_set:
-                        writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
-                                      len(to_write))
-                        written.append(frame)
-                    prev_labels, prev_alpha = result.labels, carried_alpha(result.alpha)
-            except KeyboardInterrupt:
-                if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
-                raise
-            finally:
+            for frame, item in reader:
+                if cancel is not None and cancel.is_set():
+                    raise RenderCancelled("render cancelled", frame=frame)
+                if isinstance(item, AdamatteError):
+                    if r.on_error == "stop" or frame in self.keyframes:
+                        raise item
+                    skipped.append(frame)
+                    progress.warning(frame, f"skipped unreadable frame {frame}: {item}")
+                    continue
+                plate, motion = item
+                t0 = time.perf_counter()
+                is_key = frame in self.keyframes
+                features = None
+                if memory is not None and not is_key:  # positions relative to where the subject has moved
+                    features = pixel_features(plate.rgb, subject_centre(prev_alpha, motion.forward if motion else None))
+                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features)
+                guided, seen = None, None
+                if is_key:
+                    self._check_keyframe(frame, trimap, progress, warnings)
+                    source_key, origin = frame, f"keyframe {frame}"
+                else:
+                    origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
+                    guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
+                    if guided is not None:
+                        guided, seen = guided
+                result = self.engine.matte(plate.rgb, trimap, guided)
+                model_seconds += result.timings["total"]
+                if is_key and memory is not None:
+                    memory.add(frame, plate.rgb, trimap, carried_alpha(result.alpha))
+                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
+                if warning is not None:
+                    warnings.append(str(warning))
+                    progress.warning(frame, str(warning))
+                if frame in write_set:
+                    writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
+                                  len(to_write))
+                    written.append(frame)
+                prev_labels, prev_alpha = result.labels, carried_alpha(result.alpha)
+        except KeyboardInterrupt:
+            if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            raise
+        finally:
+            if reader is not None:
                 reader.close()
+            if writer is not None:
                 writer.close()  # frames already handed over are finished, whole, before we leave
-                for sink in self.sinks.values():
-                    sink.close()
-                self.source.close()
-            seconds = time.perf_counter() - started
-            progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
-            return RenderSummary(written, skipped, warnings, seconds, model_seconds)
+            for sink in self.sinks.values():
+                sink.close()
+            self.source.close()
+            locks.release()
+        seconds = time.perf_counter() - started
+        progress.finish(written=len(written), skipped=skipped, warnings=len(warnings))
+        return RenderSummary(written, skipped, warnings, seconds, model_seconds)
 
 
 def render(request: RenderRequest, *, engine: MattingEngine | None = None, progress: Progress | None = None,

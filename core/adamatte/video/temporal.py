@@ -68,7 +68,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         )
         for candidates, below, strangers in rules:
             if candidates.any():
-                out[candidates] |= memory.subject_probability(features, candidates, strangers=strangers) < below
+                out[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
         return out | _strange_islands(kept & ~out, memory, features)
 
     return Guide(veto=veto, alpha=carried if weight > 0 else None, weight=weight * sure), seen
@@ -86,7 +86,7 @@ def _strange_islands(kept: np.ndarray, memory: KeyframeMemory, features: np.ndar
     if not probes.any():
         return np.zeros(kept.shape, bool)
     piece = pieces[probes]
-    values = memory.subject_probability(features, probes)
+    values = memory.subject_value(features, probes)
     asked = np.bincount(piece, minlength=count)
     mean = np.bincount(piece, weights=values, minlength=count) / np.maximum(asked, 1)
     strange = (asked > 0) & (mean < ISLAND_BELOW)
