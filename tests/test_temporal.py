@@ -161,3 +161,28 @@ def test_a_lasting_drift_warns_once_on_its_first_frame_and_again_after_it_cleare
     raised = [guard.observe(f, labels, f == 1001, vetoed=v) for f, v in
               zip(range(1001, 1008), (clear, vetoed, vetoed, vetoed, clear, vetoed, vetoed))]
     assert [w.frame for w in raised if w is not None] == [1002, 1006]
+
+
+def test_a_look_alike_uncovered_behind_the_moving_subject_is_vetoed_though_the_memory_takes_it_for_the_subject():
+    image, trimap = two_colour_frame()
+    memory = remember(image, trimap)
+    # frame t's subject (x 20-50) moves 6 px right; the strip it uncovers (x 20-26) shows something of
+    # the subject's very colour that was behind it. The background is still, so the backward flow there
+    # is zero and lands in frame t's matte, and the forward-backward check fails.
+    frame = image.copy()
+    frame[16:48, 20:56] = (0.9, 0.3, 0.1)
+    forward = np.zeros((H, W, 2), np.float32)
+    forward[16:48, 20:50, 0] = 6.0
+    backward = np.zeros((H, W, 2), np.float32)
+    backward[16:48, 26:56, 0] = -6.0
+    unsure = np.zeros((H, W), bool)
+    unsure[16:48, 20:26] = True
+    none = np.zeros((H, W), bool)
+    guide, _ = temporal_guide(subject_alpha(), Motion(forward, backward, unsure, none, 6.0, none), memory, features(frame),
+                              trimap, weight=0.05)
+    labels = np.full((H, W), BACKGROUND, np.uint8)
+    labels[16:48, 20:56] = FOREGROUND
+    assert memory.subject_value(features(frame), labels == FOREGROUND).min() > 0.5, "the memory alone would keep it"
+    vetoed = guide.veto(labels)
+    assert vetoed[18:46, 20:24].all(), "what the subject uncovered is not the subject"
+    assert not vetoed[16:48, 28:56].any(), "the subject where it moved to is kept"

@@ -9,6 +9,7 @@
   carried matte must look more like the subject than like its background, so that it cannot
   creep outward frame by frame. Solid foreground where the input trimap left the band open
   must not look clearly like the keyframes' background (a ghost of where the subject was).
+  What the moving subject uncovers is background, whatever it looks like (a look-alike behind it).
   Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 from adamatte.matting.engine import Guide
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND
 from adamatte.video.memory import KeyframeMemory
-from adamatte.video.propagate import Motion
+from adamatte.video.propagate import Motion, splat_labels
 
 SEEN_TOLERANCE = 6  # px around frame t's carried matte where new foreground needs no vouching
 NEW_BELOW = 0.5  # subject value (memory's alpha estimate) under which new foreground is vetoed
@@ -28,6 +29,7 @@ SLACK_BELOW = 0.1  # ... under which foreground in the slack around the carried 
 SOLID_BELOW = 0.2  # ... and under which solid foreground in the band is
 ISLAND_BELOW = 0.1  # mean subject value under which a whole detached piece of foreground is
 ISLAND_GRID = 4  # px: the grid of a piece's pixels that the memory is asked about
+REVEAL_REACH = 24  # px from open background within which uncovered pixels count as revealed background
 
 
 def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +54,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
     spread = int(np.clip(np.ceil(motion.spread), 0, 16))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * (SEEN_TOLERANCE + spread) + 1,) * 2)
     reached = (carried > 0.02) & (sure > 0)  # an occluded object emerging behind the subject carries its alpha by a flow that fails the check
+    revealed = _revealed_behind(prev_alpha, carried, motion)
     seen = cv2.dilate(reached.astype(np.uint8), kernel) > 0
     band = trimap == 0.5
 
@@ -66,12 +69,28 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
             (kept & seen & ~reached, SLACK_BELOW, True),  # the slack around the carried matte: must not creep
             ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
         )
+        out |= kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
         for candidates, below, strangers in rules:
             if candidates.any():
                 out[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
         return out | _strange_islands(kept & ~out, memory, features)
 
     return Guide(veto=veto, alpha=carried if weight > 0 else None, weight=weight * sure), seen
+
+
+def _revealed_behind(prev_alpha: np.ndarray, carried: np.ndarray, motion: Motion) -> np.ndarray:
+    """H×W bool, in frame t+1: what the subject uncovered as it moved. The backward flow there points
+    into frame t's matte (carried ≥ 0.5) but fails its check, and none of frame t's matte lands
+    there along the forward flow: it was hidden behind the subject, so it is not the subject,
+    however much it looks like it. Within REVEAL_REACH px of background the matte did not reach
+    (a part of the subject uncovered by another part of it lies inside the subject, not at its edge)."""
+    matte = np.where(prev_alpha > 0.02, FOREGROUND, BACKGROUND).astype(np.uint8)
+    landed = splat_labels(matte, motion.forward)
+    covered = cv2.dilate((landed == FOREGROUND).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    revealed = motion.unsure & (carried >= 0.5) & ~covered
+    outside = ((carried < 0.02) & ~motion.unsure).astype(np.uint8)
+    near_outside = cv2.dilate(outside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * REVEAL_REACH + 1,) * 2)) > 0
+    return revealed & near_outside
 
 
 def _strange_islands(kept: np.ndarray, memory: KeyframeMemory, features: np.ndarray) -> np.ndarray:
