@@ -42,7 +42,8 @@ REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1)}
 class Guide:
     """What a shot knows about a frame beyond its trimap (video.temporal builds it).
 
-    veto(labels) -> H×W bool: pixels of the adapted labels (H×W uint8) forced to background.
+    veto(labels, alpha) -> H×W bool: pixels of the adapted labels (H×W uint8) forced to background,
+    given the network's alpha (H×W 0-1).
     alpha: H×W 0-1, the previous frame's alpha carried here; weight: H×W >= 0, how strongly the
     band solve keeps to it (0 where the flow is not to be trusted).
     """
@@ -173,7 +174,7 @@ class MattingEngine:
             unsure &= ~known
         vetoed = None
         if guide is not None and guide.veto is not None:
-            vetoed = guide.veto(labels)
+            vetoed = guide.veto(labels, refined)
             labels[vetoed] = BACKGROUND
             unsure &= ~vetoed
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)

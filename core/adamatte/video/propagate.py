@@ -29,6 +29,8 @@ FLOW_MAX_WIDTH = 960  # flow is computed at most this wide; trimaps need no fine
 DECAY_REACH = 24  # px: known foreground this close to the band must keep looking like the subject
 DECAY_BELOW = 0.5  # subject probability under which changed foreground decays to unknown
 STILL_DECAY_BELOW = 0.2  # ... and under which unchanged foreground does (a ghost that has settled)
+BAND_MARGIN = 8  # px the render widens a propagated band by: the network narrows a band each frame, and a soft fringe lost once is lost
+SMALL_FRAME = 640  # px, the longer side under which the margin is halved (on a proxy, 8 px is much of the subject)
 CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the flow that counts as changed
 
 
@@ -208,4 +210,5 @@ def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_label
         if features is None:
             raise ValueError(f"frame {frame}: the keyframe memory needs the frame's pixel features")
         subject = lambda mask: memory.subject_value(features, mask)  # noqa: E731
-    return propagate_trimap(prev_labels, motion, subject=subject)
+    margin = BAND_MARGIN if max(image.shape[:2]) >= SMALL_FRAME else BAND_MARGIN // 2
+    return propagate_trimap(prev_labels, motion, subject=subject, margin=margin)

@@ -3,12 +3,14 @@
 - **Temporal prior.** Frame t's alpha, carried to t+1 along the backward flow, is a soft
   constraint of the band solve, weighted by the flow's forward-backward confidence: the matte
   keeps still where the picture does, and follows motion instead of trailing it.
-- **Veto.** Foreground the network wants where the flow says background came from (no alpha
-  of frame t arrives there, `SEEN_TOLERANCE` px of slack for the moving edge) must look like the
-  keyframes' subject (video.memory), or it is background. Foreground in the slack around the
+- **Veto.** Foreground the network wants where the flow says background came from (no firm
+  alpha of frame t arrives there, `SEEN_TOLERANCE` px of slack for the moving edge) must look like
+  the keyframes' subject (video.memory), or it is background. Foreground in the slack around the
   carried matte must look more like the subject than like its background, so that it cannot
-  creep outward frame by frame. Solid foreground where the input trimap left the band open
-  must not look clearly like the keyframes' background (a ghost of where the subject was).
+  creep outward frame by frame; a faint fringe there (the network's alpha under SLACK_FAINT)
+  needs no vouching, so a soft edge the previous frame lost can come back, but faint alpha
+  vouches for nothing on the next frame. Solid foreground where the input trimap left the band
+  open must not look clearly like the keyframes' background (a ghost of where the subject was).
   What the moving subject uncovers is background, whatever it looks like (a look-alike behind it).
   Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed.
 """
@@ -26,6 +28,7 @@ from adamatte.video.propagate import Motion, splat_labels
 SEEN_TOLERANCE = 6  # px around frame t's carried matte where new foreground needs no vouching
 NEW_BELOW = 0.5  # subject value (memory's alpha estimate) under which new foreground is vetoed
 SLACK_BELOW = 0.1  # ... under which foreground in the slack around the carried matte is (it looks like pure background)
+SLACK_FAINT = 0.25  # network alpha under which slack foreground is left alone: a faint fringe, not something creeping in
 SOLID_BELOW = 0.2  # ... and under which solid foreground in the band is
 ISLAND_BELOW = 0.1  # mean subject value under which a whole detached piece of foreground is
 ISLAND_GRID = 4  # px: the grid of a piece's pixels that the memory is asked about
@@ -54,11 +57,12 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
     spread = int(np.clip(np.ceil(motion.spread), 0, 16))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * (SEEN_TOLERANCE + spread) + 1,) * 2)
     reached = (carried > 0.02) & (sure > 0)  # an occluded object emerging behind the subject carries its alpha by a flow that fails the check
+    firm = (carried >= SLACK_FAINT) & (sure > 0)  # faint carried alpha vouches for nothing: haze would creep through it
     revealed = _revealed_behind(prev_alpha, carried, motion)
-    seen = cv2.dilate(reached.astype(np.uint8), kernel) > 0
+    seen = cv2.dilate(firm.astype(np.uint8), kernel) > 0
     band = trimap == 0.5
 
-    def veto(labels: np.ndarray) -> np.ndarray:
+    def veto(labels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         out = np.zeros(labels.shape, bool)
         if not memory:
             return out
@@ -66,7 +70,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         # (rule, candidates, threshold, strangers count): the three ways background gets in
         rules = (
             (kept & ~seen, NEW_BELOW, True),  # where no alpha of frame t arrives: must be the subject
-            (kept & seen & ~reached, SLACK_BELOW, True),  # the slack around the carried matte: must not creep
+            (kept & seen & ~firm & (alpha >= SLACK_FAINT), SLACK_BELOW, True),  # the slack around the carried matte: must not creep
             ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
         )
         out |= kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
