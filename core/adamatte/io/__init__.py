@@ -1,13 +1,24 @@
-"""Frame I/O: sequences and video in, mattes out, colour managed, overlapped with compute."""
+"""Frame I/O: sequences and video in, mattes out, colour managed, overlapped with compute.
 
-from adamatte.io.image import ImageInfo, read_image, read_info, read_matte, write_image
-from adamatte.io.pipeline import ReadAhead, WriteBehind
-from adamatte.io.sequence import SequencePattern, format_frame_range, parse_frame_range, parse_pattern, resolve_pattern
-from adamatte.io.sink import FrameSink
-from adamatte.io.source import Frame, FrameSource
+Names are loaded from their modules on first use, so that code needing only `adamatte.io.image`
+(training, scoring) does not pull in OpenColorIO, pyseq and PyAV.
+"""
 
-__all__ = [
-    "Frame", "FrameSink", "FrameSource", "ImageInfo", "ReadAhead", "SequencePattern", "WriteBehind",
-    "format_frame_range", "parse_frame_range", "parse_pattern", "read_image", "read_info", "read_matte",
-    "resolve_pattern", "write_image",
-]
+import importlib
+
+_HOME = {
+    "ImageInfo": "image", "read_image": "image", "read_info": "image", "read_matte": "image", "write_image": "image",
+    "ReadAhead": "pipeline", "WriteBehind": "pipeline",
+    "SequencePattern": "sequence", "format_frame_range": "sequence", "parse_frame_range": "sequence",
+    "parse_pattern": "sequence", "resolve_pattern": "sequence",
+    "FrameSink": "sink",
+    "Frame": "source", "FrameSource": "source",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'adamatte.io' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"adamatte.io.{_HOME[name]}"), name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -106,10 +107,11 @@ def bundled_training_configs() -> list[str]:
 
 
 def load_train_config(name_or_path: str, **overrides: Any) -> TrainConfig:
-    """A TOML file by path, or a bundled recipe by name (paper, cpu, smoke); `overrides` replace keys."""
+    """A TOML file by path, or a bundled recipe by name (paper, cpu, smoke); `overrides` replace keys.
+    A .json path is read as the same keys (what a checkpoint records, or a packed data set's config)."""
     if os.path.isfile(name_or_path):
         with open(name_or_path, "rb") as fh:
-            data = tomllib.load(fh)
+            data = json.load(fh) if name_or_path.lower().endswith(".json") else tomllib.load(fh)
     else:
         resource = resources.files("adamatte.configs") / f"{name_or_path}.toml"
         if not resource.is_file():
