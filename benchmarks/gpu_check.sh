@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The check a session runs when it is lent a GPU (the `device` tool): one call, under 8 minutes.
 #
-#   1. the CUDA tests (tests/test_engine.py: CUDA against CPU, fp16 and fp32);
+#   1. the CUDA tests (tests/test_engine.py, tests/test_refine.py: the network and the torch solver
+#      on CUDA against the CPU);
 #   2. benchmarks/model_speed.py fp16 rows, peak GPU memory included: lite and paper at 1080p and
-#      4K, and the bundled weights with the default KNN refinement at 1080p;
+#      4K, and the bundled weights with the default KNN refinement at 1080p; KNN's solve, scipy
+#      on the CPU against torch on the GPU, at 1080p and 4K;
 #   3. a fixed-time training burst of the cpu recipe, resumed from runs/lite-cpu's checkpoint as it
 #      is in the working tree, on the packed training set; the new checkpoint comes back through
 #      $OUT, split in two (one returned file may hold 16 MiB; the checkpoint is ~20 MB).
@@ -65,12 +67,13 @@ $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cu
 step() { echo; echo "== $1 ($(date -u +%T))"; }
 
 step "CUDA tests"
-$PY -m pytest -q -p no:cacheprovider tests/test_engine.py
+$PY -m pytest -q -p no:cacheprovider tests/test_engine.py tests/test_refine.py
 
 step "engine speed, fp16"
 if (( gpu )); then
     $PY benchmarks/model_speed.py --devices cuda --sizes 1920x1080,3840x2160 --configs lite,paper --closed-form-max 0x0
     $PY benchmarks/model_speed.py --devices cuda --sizes 1920x1080 --configs bundled+knn --closed-form-max 0x0
+    $PY benchmarks/model_speed.py --solvers --devices cuda --sizes 1920x1080,3840x2160
 else
     $PY benchmarks/model_speed.py --devices cpu --sizes 960x540 --configs lite --closed-form-max 0x0
 fi

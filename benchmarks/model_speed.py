@@ -19,6 +19,11 @@ refinement at 1920x1080 and 3840x2160 (or --sizes): read (OpenImageIO, a half-fl
 system), solve (conjugate gradients) and write (the half-float EXR matte), each in seconds.
 
     python benchmarks/model_speed.py --stages [--sizes 1920x1080,3840x2160]
+
+--solvers times KNN's conjugate-gradient solve on each size's band both ways, scipy (the CPU
+path) and torch (what runs on a GPU), side by side, with their difference.
+
+    python benchmarks/model_speed.py --solvers [--sizes 1920x1080] [--devices cpu,cuda]
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import sys
 import time
 
 import numpy as np
+import scipy.sparse
 
 TARGETS = {("lite", "cpu", 1920 * 1080): 2.0, ("paper", "cuda", 1920 * 1080): 0.025}
 
@@ -131,6 +137,32 @@ def print_stages(sizes: list[tuple[int, int]], devices: list[str]) -> None:
             print(f"{device:<7}{f'{w}x{h}':>11}" + "".join(f"{r[s]:9.3f}" for s in STAGES) + f"{sum(r.values()):9.3f}")
 
 
+def print_solvers(width: int, height: int, devices: list[str]) -> None:
+    """KNN's conjugate gradients on one frame's band: scipy (the CPU path) against torch, side by side."""
+    import torch
+
+    from adamatte.matting.refine import knn_system, solve_cg, solve_cg_torch
+    from adamatte.matting.trimap import trimap_to_labels
+
+    image, trimap = test_frame(width, height)
+    labels = trimap_to_labels(trimap)
+    matrix, rhs = knn_system(image, labels == 1, (labels == 2).astype(np.float64))
+    matrix = matrix + 1e-8 * scipy.sparse.identity(len(rhs), format="csr")
+    guess = np.full(len(rhs), 0.5)
+    print(f"KNN solve at {width}x{height}, {len(rhs)} band pixels, Jacobi CG to 1e-4 from 0.5")
+    reference = None
+    for name, device in [("scipy", "cpu"), ("torch", "cpu")] + [("torch", d) for d in devices if d != "cpu"]:
+        solve = solve_cg if name == "scipy" else (lambda m, b, g, d=device: solve_cg_torch(m, b, g, d))
+        solve(matrix, rhs, guess)  # warm-up (CUDA context, kernels)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        x = solve(matrix, rhs, guess)
+        seconds = time.perf_counter() - t0
+        reference = x if reference is None else reference
+        print(f"  {name:<6}{device:<6}{seconds:8.3f} s   mean |Δα| against scipy {np.abs(np.clip(x, 0, 1) - np.clip(reference, 0, 1)).mean():.2e}")
+
+
 def closed_form_seconds(width: int, height: int) -> float:
     from pymatting import estimate_alpha_cf
 
@@ -146,6 +178,7 @@ def main() -> None:
     parser.add_argument("--configs", default="lite,paper,bundled+knn,bundled+closed-form")
     parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
     parser.add_argument("--devices", help="comma list of cpu, cuda (default: cpu, and cuda when present)")
+    parser.add_argument("--solvers", action="store_true", help="KNN's solve: scipy against torch (CPU, and CUDA when present)")
     parser.add_argument("--stages", action="store_true", help="where one frame's time goes, stage by stage")
     parser.add_argument("--one", nargs=4, metavar=("CONFIG", "W", "H", "DEVICE"), help=argparse.SUPPRESS)
     parser.add_argument("--one-stages", nargs=3, metavar=("W", "H", "DEVICE"), help=argparse.SUPPRESS)
@@ -160,6 +193,10 @@ def main() -> None:
     import torch
 
     devices = args.devices.split(",") if args.devices else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if args.solvers:
+        for size in args.sizes.split(","):
+            print_solvers(*(int(v) for v in size.split("x")), devices)
+        return
     if args.stages:
         sizes = args.sizes if args.sizes != parser.get_default("sizes") else "1920x1080,3840x2160"
         print_stages([tuple(int(v) for v in s.split("x")) for s in sizes.split(",")], devices)

@@ -1,10 +1,12 @@
 import cv2
 import numpy as np
 import pytest
+import scipy.sparse
+import torch
 
 from adamatte.matting.engine import MattingEngine
 from adamatte.params import BY_NAME
-from adamatte.matting.refine import KNN_PASSES, SYSTEMS, knn_system, refine_alpha
+from adamatte.matting.refine import KNN_PASSES, SYSTEMS, knn_system, refine_alpha, solve_cg, solve_cg_torch
 from adamatte.matting.trimap import trimap_to_labels
 
 from standin import ColourKeyNet
@@ -52,6 +54,27 @@ def test_knn_graph_around_the_band_solves_like_the_whole_frame():
     whole = refine_alpha(image, labels, method="knn", reach=None)
     assert np.abs(near - whole)[free].mean() < 0.01
     assert np.abs(near - alpha)[free].mean() <= np.abs(whole - alpha)[free].mean() + 1e-3
+
+
+def test_the_torch_solver_matches_scipys():
+    """The conjugate gradients that run beside the network on a GPU, here on the CPU in float64."""
+    image, alpha, trimap = framed_sample()
+    labels = trimap_to_labels(trimap.astype(np.float32))
+    matrix, rhs = knn_system(image, labels == 1, (labels == 2).astype(np.float64))
+    guess = np.full(len(rhs), 0.5)
+    matrix = matrix + 1e-8 * scipy.sparse.identity(len(rhs), format="csr")
+    ours, theirs = solve_cg_torch(matrix, rhs, guess), solve_cg(matrix, rhs, guess)
+    assert np.abs(ours - theirs).mean() < 1e-3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_knn_refinement_on_cuda_matches_the_cpu():
+    image, alpha, trimap = framed_sample()
+    labels = trimap_to_labels(trimap.astype(np.float32))
+    prior = np.clip(alpha + 0.1, 0, 1)
+    gpu = refine_alpha(image, labels, prior, method="knn", prior_weight=0.05, device="cuda")
+    cpu = refine_alpha(image, labels, prior, method="knn", prior_weight=0.05)
+    assert np.abs(gpu - cpu)[labels == 1].mean() < 1e-3
 
 
 @pytest.mark.parametrize("method", ["knn", "closed-form"])

@@ -186,7 +186,8 @@ class MattingEngine:
             if guide is not None and guide.alpha is not None:  # the network's alpha and the carried one, by weight
                 weight = self.refine_prior + guide.weight
                 prior = np.where(weight > 0, (self.refine_prior * alpha + guide.weight * guide.alpha) / np.maximum(weight, 1e-12), alpha)
-            alpha = refine_alpha(image, band, prior, method=self.refine, margin=margin, prior_weight=weight, timings=stages)
+            alpha = refine_alpha(image, band, prior, method=self.refine, margin=margin, prior_weight=weight, timings=stages,
+                                 device=self.device.type)
         t3 = time.perf_counter()
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, **stages, "total": t3 - t0},
                            vetoed)
