@@ -11,7 +11,8 @@ network draws costs.
     python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+knn,bundled+closed-form]
         [--closed-form-max 1920x1080] [--devices cpu,cuda]
 
---closed-form-max 0x0 skips closed-form (and pymatting) altogether.
+--closed-form-max 0x0 skips closed-form (and pymatting) altogether. A config may end in @SCALE
+for that --analysis-scale (bundled+knn@1: full scale); without it the engine's automatic one.
 
 --stages prints where one frame's time goes instead, for the bundled weights with the default KNN
 refinement at 1920x1080 and 3840x2160 (or --sizes): read (OpenImageIO, a half-float EXR), colour
@@ -70,10 +71,12 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)
-    if config.startswith("bundled+"):
-        engine = MattingEngine.from_weights(None, device=device, precision="fp16", refine=config.split("+", 1)[1])
+    name, _, scale = config.partition("@")  # CONFIG@SCALE: that --analysis-scale (default: the automatic one)
+    options = {"precision": "fp16", "analysis_scale": float(scale or 0)}
+    if name.startswith("bundled+"):
+        engine = MattingEngine.from_weights(None, device=device, refine=name.split("+", 1)[1], **options)
     else:
-        engine = MattingEngine(AdaMatting(load_model_config(config)), device=device, precision="fp16")
+        engine = MattingEngine(AdaMatting(load_model_config(name)), device=device, **options)
     small = test_frame(320, 192)
     engine.matte(*small)
     image, trimap = test_frame(width, height)

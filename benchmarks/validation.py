@@ -8,6 +8,10 @@ SAD, MSE x1e3, Grad, Conn (DIM / alphamatting MATLAB definitions, unknown region
 seconds per image.
 
     python benchmarks/validation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25] [--trimaps given,tight] [--threads 2]
+
+--analysis-scales 1,0.7,0.5 replaces the engine rows by the network alone and the default (KNN)
+at each analysis scale (--analysis-scale), beside the classical references, in one run: what a
+large frame loses when the network sees it smaller.
 """
 
 from __future__ import annotations
@@ -43,7 +47,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--per-image", action="store_true", help="print every image, not only the means")
     parser.add_argument("--trimaps", default="given,tight", help="trimap kinds, comma separated: given, tight")
+    parser.add_argument("--analysis-scales", default="", help="comma list of analysis scales to compare (e.g. 1,0.7,0.5)")
     args = parser.parse_args()
+    args.variants = VARIANTS
+    if args.analysis_scales:
+        args.variants = {f"{label}@{scale}": {"refine": refine, "analysis_scale": float(scale)}
+                         for scale in args.analysis_scales.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
     if args.threads:
         torch.set_num_threads(args.threads)
     items = discover_eval_items(SHARED, only=tuple(args.items.split(",")))
@@ -66,7 +75,7 @@ def tight_items(items: list, folder: str) -> list:
 def report(items: list, args: argparse.Namespace) -> None:
     """Every VARIANTS row and the two classical methods on `items`, and their ratios to closed-form."""
     rows = []
-    for label, options in VARIANTS.items():
+    for label, options in args.variants.items():
         engine = MattingEngine.from_weights(args.weights or None, device="cpu", **{"refine": "none", **options})
         rows += score_items(items, network_matter(engine), label=label, progress=False)
     for method in ("closed-form", "knn"):
@@ -79,7 +88,7 @@ def report(items: list, args: argparse.Namespace) -> None:
             m = mean_row([r for r in rows if r["method"] == method])
             print(f"{method:<17}{m['sad']:8.2f}{m['mse']:8.2f}{m['grad']:8.2f}{m['conn']:8.2f}{m['seconds']:9.2f}")
     cf = mean_row([r for r in rows if r["method"] == "closed-form"])
-    for label in VARIANTS:
+    for label in args.variants:
         m = mean_row([r for r in rows if r["method"] == label])
         print(f"{label}: SAD {m['sad'] / cf['sad']:.2f}x closed-form, Grad {m['grad'] / cf['grad']:.2f}x closed-form")
 

@@ -78,6 +78,10 @@ PARAMS: tuple[Param, ...] = (
           minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),
     Param("max_megapixels", "float", 0.0, "Frames larger than this are matted in overlapping tiles. 0: 2.5 on the CPU, 9 on CUDA.",
           minimum=0.0, maximum=1000.0, label="Max megapixels", group="engine"),
+    Param("analysis_scale", "float", 0.0, "Scale at which the network analyses a frame: it adapts the trimap on a copy "
+          "this much smaller, and the refinement solves the edges at full resolution: faster, softer. 0: automatic, full "
+          "scale through 4K (9 megapixels), smaller above. 1: always full scale. 0.7 costs ~17% in SAD (docs/MODEL_CARD.md).",
+          minimum=0.0, maximum=1.0, label="Analysis scale", group="engine"),
     Param("write", "multi", "alpha", "Outputs, comma separated: alpha (always), trimap (the adapted trimap), fg (clean "
           "un-premultiplied foreground), rgba (premultiplied plate with the new alpha).",
           choices=("alpha", "trimap", "fg", "rgba"), label="Outputs", group="output"),

@@ -6,6 +6,10 @@
 Frames of any size are reflect-padded to a multiple of 32 and cropped back. Frames above the
 memory budget (`max_megapixels`) are cut into overlapping tiles whose results are blended
 with linear feathers. On CUDA the network runs under fp16/bf16 autocast, channels-last.
+
+Large frames are analysed smaller (`analysis_scale`, after RVM's downsample ratio): the network
+adapts the trimap and estimates alpha on a reduced copy, whose class probabilities and alpha are
+upsampled, and the refinement solves its band at full resolution, where the edge detail is.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -30,8 +35,11 @@ from adamatte.params import BY_NAME, check
 # Frame size above which frames are tiled: 1080p runs whole on a CPU; 4K fits 8 GB of GPU in fp16.
 DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
 DEFAULT_OVERLAP = 96
+# --analysis-scale 0: frames larger than this are analysed at the scale that brings them down to it.
+# Full scale through 4K: every reduced scale measured worse on the validation split (MODEL_CARD.md).
+DEFAULT_ANALYSIS_MEGAPIXELS = {"cpu": 9.0, "cuda": 9.0}
 # the request fields that make an engine (adamatte.params names)
-ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapixels", "refine", "refine_prior")
+ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapixels", "analysis_scale", "refine", "refine_prior")
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
 # (benchmarks/refine_band.py, docs/MODEL_CARD.md)
@@ -102,6 +110,14 @@ def feather(start: int, stop: int, length: int, overlap: int) -> np.ndarray:
     return np.clip(w, 0.0, 1.0)
 
 
+def shrink_trimap(trimap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An H×W {0, 0.5, 1} trimap resized to `size` (width, height): a reduced pixel is known only
+    where every full-resolution pixel under it is, so a thin band never vanishes."""
+    fg = cv2.resize((trimap == 1.0).astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    bg = cv2.resize((trimap == 0.0).astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return np.where(fg > 0.999, 1.0, np.where(bg > 0.999, 0.0, 0.5)).astype(np.float32)
+
+
 class MattingEngine:
     """Runs an AdaMatting network on single frames, on the CPU or CUDA."""
 
@@ -113,12 +129,14 @@ class MattingEngine:
         precision: str = "auto",
         respect_trimap: bool = False,
         max_megapixels: float | None = None,
+        analysis_scale: float = 0.0,
         overlap: int = DEFAULT_OVERLAP,
         refine: str = "none",
         refine_prior: float = 0.0,
         weights_info: WeightsInfo | None = None,
     ):
-        check({"refine": refine, "refine_prior": refine_prior}, InputError)
+        check({"refine": refine, "refine_prior": refine_prior, "analysis_scale": analysis_scale}, InputError)
+        self.analysis_scale = analysis_scale
         self.refine = refine
         self.refine_prior = refine_prior
         self.device = pick_device(device)
@@ -159,13 +177,19 @@ class MattingEngine:
         if user.shape != image.shape[:2]:
             raise InputError(f"the trimap is {user.shape[1]}x{user.shape[0]} but the image is {image.shape[1]}x{image.shape[0]}")
         height, width = user.shape
-        if height * width <= self.max_pixels:
-            probs, refined = self._run(image, user)
+        scale = self.scale_for(height, width)
+        if scale < 1.0:
+            size = (max(round(width * scale), 1), max(round(height * scale), 1))
+            probs, refined = self._run_any(cv2.resize(image, size, interpolation=cv2.INTER_AREA), shrink_trimap(user, size))
+            probs = cv2.resize(probs, (width, height), interpolation=cv2.INTER_LINEAR)
+            refined = cv2.resize(refined, (width, height), interpolation=cv2.INTER_LINEAR)
         else:
-            probs, refined = self._run_tiled(image, user)
+            probs, refined = self._run_any(image, user)
         t1 = time.perf_counter()
         labels = probs.argmax(axis=2).astype(np.uint8)
         confidence, margin = REFINE_BAND.get(self.refine, (0.0, 0))
+        if scale < 1.0:  # upsampled labels are off by up to a reduced pixel: the solve gets that much more room
+            margin += math.ceil(1.0 / scale)
         unsure = probs.max(axis=2) < confidence
         if self.respect_trimap:
             user_labels = trimap_to_labels(user)
@@ -191,6 +215,20 @@ class MattingEngine:
         t3 = time.perf_counter()
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, **stages, "total": t3 - t0},
                            vetoed)
+
+    def scale_for(self, height: int, width: int) -> float:
+        """The scale a height×width frame is analysed at: --analysis-scale, or with 0 the one that
+        brings it down to the device's DEFAULT_ANALYSIS_MEGAPIXELS (1: frames no larger)."""
+        if self.analysis_scale > 0:
+            return min(self.analysis_scale, 1.0)
+        budget = DEFAULT_ANALYSIS_MEGAPIXELS[self.device.type] * 1e6
+        return min(1.0, math.sqrt(budget / (height * width)))
+
+    def _run_any(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network on a frame of any size: whole, or in tiles above the memory budget."""
+        if trimap.shape[0] * trimap.shape[1] <= self.max_pixels:
+            return self._run(image, trimap)
+        return self._run_tiled(image, trimap)
 
     def _run(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on one whole (padded) region: class probabilities H×W×3 and refined alpha H×W."""

@@ -50,6 +50,7 @@ class RenderRequest:
     refine: str = _default("refine")
     refine_prior: float = _default("refine_prior")
     max_megapixels: float = _default("max_megapixels")
+    analysis_scale: float = _default("analysis_scale")
     input_colorspace: str = _default("input_colorspace")
     layer: str = _default("layer")
     missing: str = _default("missing")
