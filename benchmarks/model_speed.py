@@ -156,8 +156,8 @@ def print_solvers(width: int, height: int, devices: list[str]) -> None:
     reference = None
     for name, device in [("scipy", "cpu"), ("torch", "cpu")] + [("torch", d) for d in devices if d != "cpu"]:
         solve = solve_cg if name == "scipy" else (lambda m, b, g, d=device: solve_cg_torch(m, b, g, d))
-        solve(matrix, rhs, guess)  # warm-up (CUDA context, kernels)
         if device == "cuda":
+            solve(matrix, rhs, guess)  # warm-up: the CUDA context and kernels
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         x = solve(matrix, rhs, guess)

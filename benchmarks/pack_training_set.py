@@ -18,6 +18,7 @@ the packed files. Train from it under the same run name, so --resume picks up th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import os
@@ -64,8 +65,7 @@ def pack(cfg: TrainConfig, folder: str) -> dict:
         for item in pair_files(cfg, ds):
             write_as(item.image, os.path.join(folder, with_ext(rel(item.image), ".jpg")))
             write_as(item.alpha, os.path.join(folder, with_ext(rel(item.alpha), ".pgm")), grey=True)
-        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in ds.__dict__.items()}
-        train.append(fields | {"image": with_ext(ds.image, ".jpg"), "alpha": with_ext(ds.alpha, ".pgm"), "trimaps": []})
+        train.append(dataclasses.asdict(ds) | {"image": with_ext(ds.image, ".jpg"), "alpha": with_ext(ds.alpha, ".pgm"), "trimaps": []})
     for pattern in cfg.backgrounds:
         for path in sorted(glob.glob(cfg.resolve(pattern))):
             write_as(path, os.path.join(folder, with_ext(rel(path), ".jpg")), max_width=BACKGROUND_MAX)

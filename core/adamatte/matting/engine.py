@@ -220,7 +220,7 @@ class MattingEngine:
         """The scale a height×width frame is analysed at: --analysis-scale, or with 0 the one that
         brings it down to the device's DEFAULT_ANALYSIS_MEGAPIXELS (1: frames no larger)."""
         if self.analysis_scale > 0:
-            return min(self.analysis_scale, 1.0)
+            return self.analysis_scale
         budget = DEFAULT_ANALYSIS_MEGAPIXELS[self.device.type] * 1e6
         return min(1.0, math.sqrt(budget / (height * width)))
 
