@@ -8,6 +8,7 @@ SAD, MSE x1e3, Grad, Conn (DIM / alphamatting MATLAB definitions, unknown region
 seconds per image.
 
     python benchmarks/validation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25] [--trimaps given,tight] [--threads 2]
+        [--variants network,net+knn,...] [--classical closed-form,knn]
 
 --analysis-scales 1,0.7,0.5 replaces the engine rows by the network alone and the default (KNN)
 at each analysis scale (--analysis-scale), beside the classical references, in one run: what a
@@ -37,6 +38,7 @@ VARIANTS = {
     "net+closed-form": {"refine": "closed-form"},
     "net+knn": {"refine": "knn"},  # the default
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},
+    "net+knn+bf16": {"refine": "knn", "precision": "bf16"},  # the network in bf16 on the CPU
 }
 
 
@@ -48,8 +50,15 @@ def main() -> None:
     parser.add_argument("--per-image", action="store_true", help="print every image, not only the means")
     parser.add_argument("--trimaps", default="given,tight", help="trimap kinds, comma separated: given, tight")
     parser.add_argument("--analysis-scales", default="", help="comma list of analysis scales to compare (e.g. 1,0.7,0.5)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of engine rows: {', '.join(VARIANTS)}")
+    parser.add_argument("--classical", default="closed-form,knn", help="classical rows; closed-form is what the ratios divide by")
     args = parser.parse_args()
-    args.variants = VARIANTS
+    unknown = set(args.variants.split(",")) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown --variants {', '.join(sorted(unknown))}")
+    if "closed-form" not in args.classical.split(","):
+        parser.error("--classical must include closed-form: the ratios are to it")
+    args.variants = {name: VARIANTS[name] for name in args.variants.split(",")}
     if args.analysis_scales:
         args.variants = {f"{label}@{scale}": {"refine": refine, "analysis_scale": float(scale)}
                          for scale in args.analysis_scales.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
@@ -78,7 +87,7 @@ def report(items: list, args: argparse.Namespace) -> None:
     for label, options in args.variants.items():
         engine = MattingEngine.from_weights(args.weights or None, device="cpu", **{"refine": "none", **options})
         rows += score_items(items, network_matter(engine), label=label, progress=False)
-    for method in ("closed-form", "knn"):
+    for method in args.classical.split(","):
         rows += score_items(items, classical_matter(method), label=method, progress=False)
     if args.per_image:
         print(format_table(rows))

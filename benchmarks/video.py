@@ -35,11 +35,9 @@ from adamatte.io import read_image, read_matte, write_image
 from adamatte.matting.foreground import estimate_foreground
 from adamatte.scoring.evaluate_video import clip_means, score_sequence
 from adamatte.demo import build_plate, clip_dir, contact_sheet
-from adamatte.matting.trimap import FOREGROUND, read_labels
 from adamatte.video.plan import RenderRequest
 from adamatte.video.progress import Progress
 from adamatte.video.render import Renderer
-from adamatte.video.state import sidecar_path
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 W, H = 960, 540
@@ -219,8 +217,7 @@ def footage(name: str, folder: str, frames: int, weights: str, sheet_dir: str | 
                                 progress="none", **settings)
         renderer = Renderer(request)
         summary = renderer.run(Progress("none"))
-        sink = renderer.sinks["alpha"]
-        areas = [float((read_labels(sidecar_path(sink, f)) == FOREGROUND).mean()) for f in renderer.write_frames]
+        areas = [float((read_matte(renderer.sinks["trimap"].path(f)) == 1.0).mean()) for f in renderer.write_frames]  # the adapted trimap
         print(f"{row}: " + " ".join(f"{a / areas[0]:.2f}" for a in areas[::max(len(areas) // 12, 1)]) +
               f"; {len(summary.warnings)} warnings; {summary.seconds / len(areas):.2f} s/frame")
         for warning in summary.warnings:

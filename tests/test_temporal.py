@@ -204,3 +204,19 @@ def test_a_look_alike_uncovered_behind_the_moving_subject_is_vetoed_though_the_m
     vetoed = guide.veto(labels, solid(labels))
     assert vetoed[18:46, 20:24].all(), "what the subject uncovered is not the subject"
     assert not vetoed[16:48, 28:56].any(), "the subject where it moved to is kept"
+
+
+def test_the_labels_handed_on_take_back_what_the_solve_made_solid_and_nothing_it_left_soft():
+    from adamatte.video.propagate import SOLID, carried_labels
+
+    labels = square_labels()
+    labels[16:48, 26:34] = UNKNOWN  # the network left the left edge open
+    alpha = np.where(labels == FOREGROUND, 1.0, 0.0).astype(np.float32)
+    alpha[16:48, 30:34] = 1.0  # the solve found the square's own edge solid ...
+    alpha[16:48, 28:30] = 0.5  # ... with a soft fringe
+    out = carried_labels(labels, alpha)
+    assert (out[16:48, 30:34] == FOREGROUND).all() and (out[16:48, 28:30] == UNKNOWN).all()
+    assert (out[16:48, 26:28] == BACKGROUND).all(), "band the solve cleared is background"
+    assert (out[labels != UNKNOWN] == labels[labels != UNKNOWN]).all(), "known labels are handed on as they are"
+    alpha[16:48, 30:34] = SOLID - 0.01
+    assert (carried_labels(labels, alpha)[16:48, 30:34] == UNKNOWN).all()

@@ -201,3 +201,28 @@ def test_tight_trimap_is_t_opt_dilated_by_the_radius():
     assert list(unknown_cols) == [18, 19, 20, 21, 22]
     assert trimap[15, 12] == 1.0 and trimap[2, 2] == 0.0
     assert (trimap[10:30, 18:23] == 0.5).all() and (trimap[:, :18] != 0.5).all()
+
+
+def test_every_trimap_kind_covers_t_opt_and_the_propagated_kind_opens_the_known_regions():
+    from adamatte.train.transforms import MakeTrimap
+
+    alpha = np.zeros((160, 160), np.float32)
+    alpha[40:120, 40:120] = 1.0
+    alpha[40:120, 119] = 0.5  # a soft right edge
+    truly_unknown = (alpha > 0) & (alpha < 1)
+    for i, kind in enumerate(MakeTrimap.KINDS):
+        mix = np.eye(len(MakeTrimap.KINDS))[i]
+        for seed in range(5):
+            trimap = MakeTrimap(mix=tuple(mix))({"alpha": alpha}, np.random.default_rng(seed))["trimap"]
+            assert (trimap[truly_unknown] == 0.5).all(), kind
+            assert (trimap[alpha == 1] != 0.0).all() and (trimap[alpha == 0] != 1.0).all(), f"{kind}: known labels are the truth"
+    # the propagated kind: a band around the edge as it was a few px away, plus blobs of unknown in the known regions
+    opened = [MakeTrimap(mix=(0, 0, 0, 0, 1))({"alpha": alpha}, np.random.default_rng(seed))["trimap"] for seed in range(20)]
+    far = np.zeros_like(truly_unknown)
+    far[:20, :] = far[-20:, :] = True  # 20+ px from the square: beyond any erosion band
+    assert any((t[far] == 0.5).any() for t in opened), "no blob of unknown ever opened the known background"
+    assert np.median([(t[60:100, 60:100] == 1.0).mean() for t in opened]) > 0.9, "the subject's core stays mostly known"
+    # an older config's 4-weight mix leaves the propagated kind out
+    assert MakeTrimap(mix=(0.3, 0.4, 0.15, 0.15)).mix[-1] == 0.0
+    with pytest.raises(ValueError, match="trimap_mix"):
+        MakeTrimap(mix=(1, 0, 0, 0, 0, 1))

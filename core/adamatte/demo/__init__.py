@@ -53,7 +53,11 @@ def contact_sheet(request: RenderRequest, sheet: str, frames: list[int] | None =
     for a finished render of `request` (frames None: its first, a third in, two thirds in and last).
     The input trimaps are rebuilt exactly as the render built them, keyframe memory included."""
     plan = RenderPlan.from_request(request, check_headers=False)
-    sink = plan.sinks({})["alpha"]
+    sinks = plan.sinks({})
+    sink = sinks["alpha"]
+    # the adapted trimap when the render wrote it; else the labels it handed on (the sidecar)
+    adapted_path, adapted_title = ((sinks["trimap"].path, "adapted trimap") if "trimap" in sinks else
+                                   (lambda f: sidecar_path(sink, f), "labels handed on"))
     done = plan.write_frames
     frames = frames or sorted({done[0], done[len(done) // 3], done[2 * len(done) // 3], done[-1]})
     rows = []
@@ -70,7 +74,7 @@ def contact_sheet(request: RenderRequest, sheet: str, frames: list[int] | None =
                 prev_alpha = read_matte(sidecar_path(sink, before[-1], "alpha"))
                 features = pixel_features(rgb, subject_centre(prev_alpha, motion.forward))
         trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion, memory, features)
-        adapted = read_matte(sidecar_path(sink, frame))
+        adapted = read_matte(adapted_path(frame))
         alpha = read_matte(sink.path(frame))
         comp = rgb * alpha[..., None] + _checker(*alpha.shape) * (1 - alpha[..., None])
         tiles = [rgb, _grey(trimap_in), _grey(adapted), _grey(alpha), comp]
@@ -80,7 +84,7 @@ def contact_sheet(request: RenderRequest, sheet: str, frames: list[int] | None =
     plan.source.close()
     header = np.zeros((28, rows[0][1].shape[1], 3), np.float32)
     image = (np.clip(np.concatenate([header, *(r for _, r in rows)], axis=0), 0, 1) * 255).astype(np.uint8)
-    for i, title in enumerate(("plate", "trimap in", "adapted trimap", "alpha", "over checkerboard")):
+    for i, title in enumerate(("plate", "trimap in", adapted_title, "alpha", "over checkerboard")):
         cv2.putText(image, title, (8 + i * width, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
     y = 28
     for frame, row in rows:

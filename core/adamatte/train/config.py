@@ -48,7 +48,7 @@ class TrainConfig:
     crop_max: int = 800
     resize_range: tuple[float, float] = (0.75, 1.5)
     rotation_degrees: float = 45.0
-    trimap_mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)  # tight, erode, coarse, blobby
+    trimap_mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)  # weights of MakeTrimap.KINDS: tight, erode, coarse, blobby, propagated
     batch_size: int = 16
     epochs: int = 120
     max_steps: int = 0  # 0: epochs × steps per epoch

@@ -126,23 +126,34 @@ class MakeTrimap:
       T-decoder learns that a tight band is already right;
     - 'erode': each side eroded by a 3×3 ellipse 1-`max_iterations` times (the paper's);
     - 'coarse': a band 1.5-4× T_opt's unknown area, to be narrowed;
-    - 'blobby': a band whose width wanders 1-40 px along the edge, like a hand-painted one.
+    - 'blobby': a band whose width wanders 1-40 px along the edge, like a hand-painted one;
+    - 'propagated': what a render hands from one frame to the next (video.propagate): an erosion
+      band around the edge as it was a few px away (the flow's error), with blobs of unknown inside
+      the known regions (where the flow failed or foreground decayed), so the T-decoder learns to
+      give back what the band does not need.
     Every kind covers T_opt's unknown region. Labels: 0 where alpha is 0, 2 where it is 1, 1 elsewhere.
+    `mix` weighs the kinds in KINDS order; a shorter mix (an older config) leaves the rest out.
     """
 
-    KINDS = ("tight", "erode", "coarse", "blobby")
+    KINDS = ("tight", "erode", "coarse", "blobby", "propagated")
+    MAX_SHIFT = 6  # px: how far the 'propagated' band's edge may be from the true one
+    HOLE_CELL = 32  # px: the scale of the 'propagated' kind's blobs of unknown
 
-    def __init__(self, max_iterations: int = 25, mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)):
+    def __init__(self, max_iterations: int = 25, mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)):
+        if not 0 < len(mix) <= len(self.KINDS) or min(mix) < 0 or sum(mix) <= 0:
+            raise ValueError(f"trimap_mix needs 1-{len(self.KINDS)} non-negative weights ({', '.join(self.KINDS)}), not {mix}")
         self.max_iterations = max_iterations
-        self.mix = np.asarray(mix, np.float64) / np.sum(mix)
+        self.mix = np.pad(np.asarray(mix, np.float64), (0, len(self.KINDS) - len(mix))) / np.sum(mix)
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
-    def _erode(self, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _erode(self, alpha: np.ndarray, rng: np.random.Generator, lo: int = 1, hi: int | None = None) -> np.ndarray:
+        """Unknown where neither side survives lo-hi (default max_iterations) erosions (H×W bool)."""
+        hi = hi or self.max_iterations
         fg = (alpha >= 1.0).astype(np.uint8)
         bg = (alpha <= 0.0).astype(np.uint8)
         # iterations by keyword: passed by position it would be taken as `dst`
-        fg = cv2.erode(fg, self.kernel, iterations=int(rng.integers(1, self.max_iterations + 1)))
-        bg = cv2.erode(bg, self.kernel, iterations=int(rng.integers(1, self.max_iterations + 1)))
+        fg = cv2.erode(fg, self.kernel, iterations=int(rng.integers(lo, hi + 1)))
+        bg = cv2.erode(bg, self.kernel, iterations=int(rng.integers(lo, hi + 1)))
         return (fg == 0) & (bg == 0)
 
     @staticmethod
@@ -162,10 +173,27 @@ class MakeTrimap:
         field = cv2.resize(rng.random((max(h // 48, 2), max(w // 48, 2))).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
         return dist <= 1.0 + 39.0 * np.clip(field, 0, 1) ** 2
 
+    def _propagated(self, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """An erosion band (4-16 px a side, as the render's margin and flow spread make it) of the alpha
+        moved by up to MAX_SHIFT px, grown to cover T_opt's unknown region, with a few smooth random
+        blobs of unknown in the known regions (H×W bool)."""
+        h, w = alpha.shape
+        dx, dy = rng.uniform(-self.MAX_SHIFT, self.MAX_SHIFT, 2)
+        moved = cv2.warpAffine(alpha, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), borderMode=cv2.BORDER_REFLECT)
+        band = self._erode(moved, rng, 4, 16) | (cv2.dilate(((alpha > 0) & (alpha < 1)).astype(np.uint8), self.kernel) > 0)
+        cells = (max(w // self.HOLE_CELL, 2), max(h // self.HOLE_CELL, 2))
+        field = cv2.resize(rng.random(cells[::-1]).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        return band | (field > rng.uniform(0.82, 1.0))
+
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
         alpha = sample["alpha"]
         kind = self.KINDS[int(rng.choice(len(self.KINDS), p=self.mix))]
-        band = self._erode(alpha, rng) if kind == "erode" else self._widen(alpha, kind, rng)
+        if kind == "erode":
+            band = self._erode(alpha, rng)
+        elif kind == "propagated":
+            band = self._propagated(alpha, rng)
+        else:
+            band = self._widen(alpha, kind, rng)
         trimap = np.where(alpha >= 0.5, 1.0, 0.0).astype(np.float32)
         trimap[band] = 0.5
         labels = np.full(alpha.shape, UNKNOWN, np.int64)
@@ -186,7 +214,7 @@ def to_tensors(sample: Sample) -> dict[str, torch.Tensor]:
 
 
 def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, resize=(0.75, 1.5), degrees: float = 45.0,
-                   trimap_mix: tuple[float, float, float, float] = (0.3, 0.4, 0.15, 0.15)) -> list:
+                   trimap_mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)) -> list:
     """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite,
     trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`)."""
     return [

@@ -32,6 +32,20 @@ STILL_DECAY_BELOW = 0.2  # ... and under which unchanged foreground does (a ghos
 BAND_MARGIN = 8  # px the render widens a propagated band by: the network narrows a band each frame, and a soft fringe lost once is lost
 SMALL_FRAME = 640  # px, the longer side under which the margin is halved (on a proxy, 8 px is much of the subject)
 CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the flow that counts as changed
+SOLID = 0.98  # final alpha at or above which a band pixel is carried on as foreground (at or below 1 - SOLID: background)
+
+
+def carried_labels(labels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """What frame t hands on to frame t+1: its adapted labels (H×W uint8 {0, 1, 2}) with the band pixels
+    that its final matte (H×W 0-1, after the veto and the refinement) made solid as foreground and those
+    it cleared as background. The network narrows a propagated band's foreground a little every frame;
+    carried as it is, a subject erodes into a wide band of guesswork over a shot, while the solve's
+    matte keeps it whole. Returns H×W uint8."""
+    out = labels.copy()
+    band = labels == UNKNOWN
+    out[band & (alpha >= SOLID)] = FOREGROUND
+    out[band & (alpha <= 1.0 - SOLID)] = BACKGROUND
+    return out
 
 
 def _grey(image: np.ndarray, scale: float) -> np.ndarray:

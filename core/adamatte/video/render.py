@@ -5,10 +5,10 @@
 
 The request is checked and planned in video.plan; here each frame is read (ahead), given its
 input trimap (video.propagate.input_trimap), matted, watched for drift and written (behind).
-Frame t+1's input trimap is frame t's *adapted* trimap carried along optical flow; a user
-trimap on a keyframe replaces it and resets drift. Every finished frame leaves its adapted
-trimap in a sidecar (video.state), so --resume and chunked farm renders (which warm up from
-the nearest keyframe) reproduce one sequential run exactly.
+Frame t+1's input trimap is frame t's *adapted* trimap, with what its matte made solid
+(video.propagate.carried_labels), carried along optical flow; a user trimap on a keyframe replaces it
+and resets drift. Every finished frame leaves those labels in a sidecar (video.state), so --resume
+and chunked farm renders (which warm up from the nearest keyframe) reproduce one sequential run exactly.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from adamatte.video.drift import DriftGuard
 from adamatte.video.memory import keyframe_memory, pixel_features, subject_centre
 from adamatte.video.plan import RenderPlan, RenderRequest
 from adamatte.video.progress import Progress
-from adamatte.video.propagate import input_trimap, measure_motion
+from adamatte.video.propagate import carried_labels, input_trimap, measure_motion
 from adamatte.video.lock import FrameLocks
 from adamatte.video.state import Fingerprints, carried_alpha, resume_point, write_state
 from adamatte.video.temporal import temporal_guide
@@ -68,14 +68,14 @@ class Renderer:
         fg, _ = estimate_foreground(np.clip(plate.plate, 0, None) / scale, result.alpha)
         return dataclasses.replace(plate, plate=fg * scale)
 
-    def _write(self, frame: int, result: MatteResult, plate: Frame, fg: Frame | None, origin: str, progress: Progress,
-               started: float, total: int) -> None:
+    def _write(self, frame: int, result: MatteResult, labels: np.ndarray, plate: Frame, fg: Frame | None, origin: str,
+               progress: Progress, started: float, total: int) -> None:
         """On the writer thread: files only, no compute."""
         meta = {"adamatte:trimap_source": origin}
         for name, sink in self.sinks.items():
             values = result.trimap if name == "trimap" else result.alpha
             sink.write(frame, values, fg if name == "fg" else plate, meta)
-        write_state(self.sinks, frame, result.labels, result.alpha, self.fingerprints)  # last: the sidecars mark it complete
+        write_state(self.sinks, frame, labels, result.alpha, self.fingerprints)  # last: the sidecars mark it complete
         progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
 
     def _check_keyframe(self, frame: int, trimap: np.ndarray, progress: Progress, warnings: list[str]) -> None:
@@ -170,11 +170,12 @@ class Renderer:
                 if warning is not None:
                     warnings.append(str(warning))
                     progress.warning(frame, str(warning))
+                prev_alpha = carried_alpha(result.alpha)
+                prev_labels = carried_labels(result.labels, prev_alpha)
                 if frame in write_set:
-                    writer.submit(self._write, frame, result, plate, self._clean_foreground(result, plate), origin, progress, t0,
-                                  len(to_write))
+                    writer.submit(self._write, frame, result, prev_labels, plate, self._clean_foreground(result, plate), origin,
+                                  progress, t0, len(to_write))
                     written.append(frame)
-                prev_labels, prev_alpha = result.labels, carried_alpha(result.alpha)
         except KeyboardInterrupt:
             if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short
                 signal.signal(signal.SIGINT, signal.SIG_IGN)

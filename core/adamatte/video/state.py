@@ -2,7 +2,8 @@
 
     .adamatte/matte.1001.alpha.exr    the alpha as the next frame's temporal prior saw it (half),
                                       with the frame's fingerprint and settings in its header
-    .adamatte/matte.1001.labels.png   the adapted labels, 0/128/255 (written last)
+    .adamatte/matte.1001.labels.png   the labels handed on to the next frame, 0/128/255 (written last;
+                                      video.propagate.carried_labels)
 
 A frame counts as finished when all its outputs and its sidecars exist with readable headers and
 its fingerprint is the one this render would give it: a hash of the weights, every setting that
@@ -32,7 +33,7 @@ SIDECAR_EXTENSIONS = {"labels": ".png", "alpha": ".exr", "lock": ""}
 
 
 def sidecar_path(output: FrameSink, frame: int, kind: str = "labels") -> str:
-    """Where a finished frame's adapted labels (kind 'labels') or alpha ('alpha') are kept for --resume
+    """Where a finished frame's carried labels (kind 'labels') or alpha ('alpha') are kept for --resume
     and chunked renders, and where a render's claim on the frame ('lock', video.lock) lives."""
     directory, name = os.path.split(output.path(frame))
     stem = os.path.splitext(name)[0]
