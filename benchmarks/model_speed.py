@@ -13,8 +13,7 @@ network draws costs.
 
 --closed-form-max 0x0 skips closed-form (and pymatting) altogether. A config may end in @SCALE
 for that --analysis-scale (bundled+knn@1: full scale); without it the engine's automatic one; and
-in :PRECISION for that --precision (lite:bf16 runs the CPU in bf16; without it fp16, which the CPU
-runs as fp32).
+in :PRECISION for that --precision on CUDA (paper:bf16; without it fp16; the CPU runs fp32).
 
 --stages prints where one frame's time goes instead, for the bundled weights with the default KNN
 refinement at 1920x1080 and 3840x2160 (or --sizes): read (OpenImageIO, a half-float EXR), colour
@@ -73,7 +72,7 @@ def measure_one(config: str, width: int, height: int, device: str) -> dict:
     from adamatte.model import AdaMatting, load_model_config
 
     torch.manual_seed(0)
-    config, _, precision = config.partition(":")  # CONFIG:PRECISION (default: fp16 on CUDA, which the CPU runs as fp32)
+    config, _, precision = config.partition(":")  # CONFIG:PRECISION (default: fp16 on CUDA; the CPU runs fp32)
     name, _, scale = config.partition("@")  # CONFIG@SCALE: that --analysis-scale (default: the automatic one)
     options = {"precision": precision or "fp16", "analysis_scale": float(scale or 0)}
     if name.startswith("bundled+"):

@@ -38,7 +38,6 @@ VARIANTS = {
     "net+closed-form": {"refine": "closed-form"},
     "net+knn": {"refine": "knn"},  # the default
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},
-    "net+knn+bf16": {"refine": "knn", "precision": "bf16"},  # the network in bf16 on the CPU
 }
 
 

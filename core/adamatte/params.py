@@ -64,8 +64,7 @@ PARAMS: tuple[Param, ...] = (
           group="engine"),
     Param("device", "choice", "auto", "Where the network runs; auto picks CUDA when present.", choices=("auto", "cpu", "cuda"),
           group="engine"),
-    Param("precision", "choice", "auto", "Arithmetic of the network. auto: fp16 on CUDA, fp32 on the CPU. bf16 on the CPU "
-          "is faster on CPUs with AMX or AVX-512 BF16 (Xeon Sapphire Rapids and later); fp16 there runs fp32.",
+    Param("precision", "choice", "auto", "Arithmetic on CUDA; auto is fp16. The CPU always runs fp32.",
           choices=("auto", "fp32", "fp16", "bf16"), group="engine"),
     Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),

@@ -5,8 +5,7 @@
 
 Frames of any size are reflect-padded to a multiple of 32 and cropped back. Frames above the
 memory budget (`max_megapixels`) are cut into overlapping tiles whose results are blended
-with linear feathers. On CUDA the network runs under fp16/bf16 autocast, channels-last; on the CPU
-under bf16 autocast when asked (--precision bf16).
+with linear feathers. On CUDA the network runs under fp16/bf16 autocast, channels-last.
 
 Large frames are analysed smaller (`analysis_scale`, after RVM's downsample ratio): the network
 adapts the trimap and estimates alpha on a reduced copy, whose class probabilities and alpha are
@@ -84,10 +83,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def _autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
-    """The network's autocast type: CUDA runs fp16 (auto) or bf16; the CPU runs fp32 unless bf16 is
-    asked for (fast where the CPU has AMX or AVX-512 BF16; fp16 there would be slower than fp32)."""
     check({"precision": precision}, InputError)
-    if precision == "fp32" or (device.type != "cuda" and precision != "bf16"):
+    if device.type != "cuda" or precision == "fp32":
         return None
     return torch.bfloat16 if precision == "bf16" else torch.float16
 
@@ -244,7 +241,7 @@ class MattingEngine:
         x, t = x.to(self.device, non_blocking=True), t.to(self.device, non_blocking=True)
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
-        autocast = torch.autocast(self.device.type, dtype=self.autocast) if self.autocast else contextlib.nullcontext()
+        autocast = torch.autocast("cuda", dtype=self.autocast) if self.autocast else contextlib.nullcontext()
         try:
             with torch.inference_mode(), autocast:
                 out = self.model(x, t)
