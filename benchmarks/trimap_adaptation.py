@@ -1,10 +1,14 @@
 """Trimap adaptation quality, as in the paper's Table 4: accuracy and mIoU of the adapted trimap
 against T_opt (0 -> background, 1 -> foreground, anything else unknown, from the ground truth).
 
-On the held-out alphamatting.com items, with each given trimap and with a deliberately coarse
-one (its unknown band grown until it covers 3x the area). Scores are over the input trimap's
-unknown region, where adaptation has work to do; "unknown area" is the adapted (or input)
-unknown area divided by T_opt's, so narrowing toward the truth shows as a fall toward 1.
+On the held-out alphamatting.com items, with each given trimap, with a deliberately coarse one
+(its unknown band grown until it covers 3x the area), with a tight one (T_opt's unknown region
+dilated 1-3 px, as benchmarks/validation.py makes it: a band that is already right, to be kept)
+and with a propagated one (the training pipeline's 'propagated' kind, seeded per item: an
+erosion band of the edge moved a few px, with blobs of unknown in the known regions, as a render
+hands a trimap from frame to frame). Scores are over the input trimap's unknown region, where
+adaptation has work to do; "unknown area" is the adapted (or input) unknown area divided by
+T_opt's, so narrowing toward the truth shows as a fall toward 1.
 
     python benchmarks/trimap_adaptation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25]
 """
@@ -13,14 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import zlib
 
 import cv2
 import numpy as np
 
 from adamatte.io import read_matte
 from adamatte.matting.engine import MattingEngine
-from adamatte.matting.trimap import UNKNOWN, normalize_trimap, trimap_to_labels
+from adamatte.matting.trimap import UNKNOWN, normalize_trimap, tight_trimap, trimap_to_labels
 from adamatte.scoring.items import discover_eval_items, read_rgb
+from adamatte.train.transforms import MakeTrimap
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
 
@@ -59,16 +65,20 @@ def main() -> None:
     args = parser.parse_args()
     engine = MattingEngine.from_weights(args.weights or None, device="cpu")
     rows = {}
+    propagated = MakeTrimap(mix=tuple(float(k == "propagated") for k in MakeTrimap.KINDS))
     for item in discover_eval_items(SHARED, only=tuple(args.items.split(","))):
-        image, truth = read_rgb(item.image), t_opt(read_matte(item.alpha))
-        for trimap_path in item.trimaps:
-            given = normalize_trimap(read_matte(trimap_path))
-            for kind, trimap in (("given", given), ("coarse 3x", coarsen(given))):
-                region = trimap == 0.5
-                adapted = engine.matte(image, trimap).labels
-                rows.setdefault((kind, "input"), []).append(scores(trimap_to_labels(trimap), truth, region))
-                rows.setdefault((kind, "adapted"), []).append(scores(adapted, truth, region))
-    print(f"trimap adaptation on {args.items} (both trimaps each), over the input's unknown region")
+        alpha = read_matte(item.alpha)
+        image, truth, seed = read_rgb(item.image), t_opt(alpha), zlib.crc32(item.key.encode())
+        given = [normalize_trimap(read_matte(path)) for path in item.trimaps]
+        inputs = [("given", t) for t in given] + [("coarse 3x", coarsen(t)) for t in given] + [
+            ("tight", tight_trimap(alpha, 1 + seed % 3)),  # as benchmarks/validation.py makes it
+            ("propagated", propagated({"alpha": alpha}, np.random.default_rng(seed))["trimap"])]
+        for kind, trimap in inputs:
+            region = trimap == 0.5
+            adapted = engine.matte(image, trimap).labels
+            rows.setdefault((kind, "input"), []).append(scores(trimap_to_labels(trimap), truth, region))
+            rows.setdefault((kind, "adapted"), []).append(scores(adapted, truth, region))
+    print(f"trimap adaptation on {args.items} (given and coarse: both trimaps each), over the input's unknown region")
     print(f"{'trimap':<11}{'labels':<9}{'accuracy':>10}{'mIoU':>8}{'unknown area / T_opt':>22}")
     for (kind, which), values in rows.items():
         acc, miou, area = np.mean(values, axis=0)
