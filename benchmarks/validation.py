@@ -7,8 +7,15 @@ held-out alphamatting.com items, for two kinds of trimap, reported apart:
 SAD, MSE x1e3, Grad, Conn (DIM / alphamatting MATLAB definitions, unknown region only) and CPU
 seconds per image.
 
+Two image sets, reported apart (--images):
+  - photos: the held-out photos themselves (~0.4 MP);
+  - composites: Composition-1k-style test images: each held-out foreground (its colours estimated)
+    scaled to 1-3 MP (fixed per item) over one of the background photos, with its given trimaps
+    scaled alike (nearest) and a tight trimap of the scaled alpha. What a real plate asks of the
+    network: more pixels per edge than it was trained on, and a background it never saw behind it.
+
     python benchmarks/validation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25] [--trimaps given,tight] [--threads 2]
-        [--variants network,net+knn,...] [--classical closed-form,knn]
+        [--variants network,net+knn,...] [--classical closed-form,knn] [--images photos,composites]
 
 --analysis-scales 1,0.7,0.5 replaces the engine rows by the network alone and the default (KNN)
 at each analysis scale (--analysis-scale), beside the classical references, in one run: what a
@@ -19,19 +26,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import glob
 import os
 import tempfile
 import zlib
 
+import cv2
+import numpy as np
 import torch
 
 from adamatte.io.image import read_matte, write_image
 from adamatte.matting.engine import MattingEngine
-from adamatte.matting.trimap import tight_trimap
+from adamatte.matting.foreground import estimate_foreground
+from adamatte.matting.trimap import normalize_trimap, tight_trimap
 from adamatte.scoring.evaluate import classical_matter, format_table, mean_row, network_matter, score_items
-from adamatte.scoring.items import discover_eval_items
+from adamatte.scoring.items import Item, discover_eval_items, read_rgb
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
+BACKGROUNDS = os.path.join(SHARED, "..", "backgrounds", "*", "*")
 VARIANTS = {
     "network": {},
     "net+respect": {"respect_trimap": True},
@@ -51,6 +63,7 @@ def main() -> None:
     parser.add_argument("--analysis-scales", default="", help="comma list of analysis scales to compare (e.g. 1,0.7,0.5)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of engine rows: {', '.join(VARIANTS)}")
     parser.add_argument("--classical", default="closed-form,knn", help="classical rows; closed-form is what the ratios divide by")
+    parser.add_argument("--images", default="photos,composites", help="image sets, comma separated: photos, composites")
     args = parser.parse_args()
     unknown = set(args.variants.split(",")) - set(VARIANTS)
     if unknown:
@@ -63,11 +76,45 @@ def main() -> None:
                          for scale in args.analysis_scales.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
     if args.threads:
         torch.set_num_threads(args.threads)
-    items = discover_eval_items(SHARED, only=tuple(args.items.split(",")))
+    photos = discover_eval_items(SHARED, only=tuple(args.items.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.trimaps.split(","):
-            print(f"\n{kind} trimaps" + (" (T_opt dilated 1-3 px)" if kind == "tight" else " (alphamatting.com trimap1, trimap2)"))
-            report(tight_items(items, tmp) if kind == "tight" else items, args)
+        for images in args.images.split(","):
+            items = composite_items(photos, tmp) if images == "composites" else photos
+            for kind in args.trimaps.split(","):
+                print(f"\n{images}, {kind} trimaps" + (" (T_opt dilated 1-3 px)" if kind == "tight" else " (alphamatting.com trimap1, trimap2)"))
+                report(tight_items(items, os.path.join(tmp, images)) if kind == "tight" else items, args)
+
+
+def composite_items(items: list[Item], folder: str) -> list[Item]:
+    """Each item's foreground (colours estimated) scaled to 1-3 MP and composited over a background
+    photo, both fixed by the item's name; its trimaps scaled alike (nearest). 8-bit PNGs in `folder`."""
+    backgrounds = sorted(glob.glob(BACKGROUNDS))
+    out = []
+    for item in items:
+        seed = zlib.crc32(item.key.encode())
+        image, alpha = read_rgb(item.image), read_matte(item.alpha)
+        fg, _ = estimate_foreground(image, alpha)
+        h, w = alpha.shape
+        scale = np.sqrt((1.0 + 2.0 * (seed % 1000) / 999) * 1e6 / (h * w))
+        size = (round(w * scale), round(h * scale))
+        fg = np.clip(cv2.resize(fg, size, interpolation=cv2.INTER_CUBIC), 0, 1)
+        alpha = np.round(np.clip(cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR), 0, 1) * 255) / 255
+        bg = read_rgb(backgrounds[seed % len(backgrounds)])
+        cover = max(size[0] / bg.shape[1], size[1] / bg.shape[0])
+        bg = cv2.resize(bg, (max(size[0], round(bg.shape[1] * cover)), max(size[1], round(bg.shape[0] * cover))),
+                        interpolation=cv2.INTER_CUBIC)[:size[1], :size[0]]
+        merged = alpha[..., None] * fg + (1 - alpha[..., None]) * np.clip(bg, 0, 1)
+        paths = {kind: os.path.join(folder, "composites", kind, f"{item.key}.png") for kind in ("image", "alpha")}
+        write_image(paths["image"], merged.astype(np.float32), ["R", "G", "B"], pixel_type="uint8")
+        write_image(paths["alpha"], alpha.astype(np.float32), ["Y"], pixel_type="uint8")
+        trimaps = []
+        for i, trimap in enumerate(item.trimaps):
+            path = os.path.join(folder, "composites", f"trimap{i + 1}", f"{item.key}.png")
+            scaled = cv2.resize(normalize_trimap(read_matte(trimap)), size, interpolation=cv2.INTER_NEAREST)
+            write_image(path, scaled, ["Y"], pixel_type="uint8")
+            trimaps.append(path)
+        out.append(Item(item.key, paths["alpha"], image=paths["image"], trimaps=tuple(trimaps)))
+    return out
 
 
 def tight_items(items: list, folder: str) -> list:
