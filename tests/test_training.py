@@ -204,6 +204,7 @@ def test_tight_trimap_is_t_opt_dilated_by_the_radius():
 
 
 def test_every_trimap_kind_covers_t_opt_and_the_propagated_kind_opens_the_known_regions():
+    from adamatte.errors import InputError
     from adamatte.train.transforms import MakeTrimap
 
     alpha = np.zeros((160, 160), np.float32)
@@ -224,5 +225,5 @@ def test_every_trimap_kind_covers_t_opt_and_the_propagated_kind_opens_the_known_
     assert np.median([(t[60:100, 60:100] == 1.0).mean() for t in opened]) > 0.9, "the subject's core stays mostly known"
     # an older config's 4-weight mix leaves the propagated kind out
     assert MakeTrimap(mix=(0.3, 0.4, 0.15, 0.15)).mix[-1] == 0.0
-    with pytest.raises(ValueError, match="trimap_mix"):
+    with pytest.raises(InputError, match="trimap_mix"):
         MakeTrimap(mix=(1, 0, 0, 0, 0, 1))

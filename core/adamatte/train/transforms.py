@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from adamatte.errors import InputError
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
 Sample = dict
@@ -141,7 +142,7 @@ class MakeTrimap:
 
     def __init__(self, max_iterations: int = 25, mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)):
         if not 0 < len(mix) <= len(self.KINDS) or min(mix) < 0 or sum(mix) <= 0:
-            raise ValueError(f"trimap_mix needs 1-{len(self.KINDS)} non-negative weights ({', '.join(self.KINDS)}), not {mix}")
+            raise InputError(f"trimap_mix needs 1-{len(self.KINDS)} non-negative weights ({', '.join(self.KINDS)}), not {mix}")
         self.max_iterations = max_iterations
         self.mix = np.pad(np.asarray(mix, np.float64), (0, len(self.KINDS) - len(mix))) / np.sum(mix)
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
