@@ -12,6 +12,9 @@ from typing import Any
 
 from adamatte.errors import InputError
 
+# the default weights of the training trimap kinds (train.transforms.MakeTrimap.KINDS): tight, erode, coarse, blobby, propagated
+TRIMAP_MIX = (0.2, 0.25, 0.15, 0.1, 0.3)
+
 
 @dataclass(frozen=True)
 class DataSet:
@@ -48,7 +51,7 @@ class TrainConfig:
     crop_max: int = 800
     resize_range: tuple[float, float] = (0.75, 1.5)
     rotation_degrees: float = 45.0
-    trimap_mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)  # weights of MakeTrimap.KINDS: tight, erode, coarse, blobby, propagated
+    trimap_mix: tuple[float, ...] = TRIMAP_MIX
     batch_size: int = 16
     epochs: int = 120
     max_steps: int = 0  # 0: epochs × steps per epoch

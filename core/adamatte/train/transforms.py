@@ -14,6 +14,7 @@ import torch
 
 from adamatte.errors import InputError
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
+from adamatte.train.config import TRIMAP_MIX
 
 Sample = dict
 
@@ -140,7 +141,7 @@ class MakeTrimap:
     MAX_SHIFT = 6  # px: how far the 'propagated' band's edge may be from the true one
     HOLE_CELL = 32  # px: the scale of the 'propagated' kind's blobs of unknown
 
-    def __init__(self, max_iterations: int = 25, mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)):
+    def __init__(self, max_iterations: int = 25, mix: tuple[float, ...] = TRIMAP_MIX):
         if not 0 < len(mix) <= len(self.KINDS) or min(mix) < 0 or sum(mix) <= 0:
             raise InputError(f"trimap_mix needs 1-{len(self.KINDS)} non-negative weights ({', '.join(self.KINDS)}), not {mix}")
         self.max_iterations = max_iterations
@@ -215,7 +216,7 @@ def to_tensors(sample: Sample) -> dict[str, torch.Tensor]:
 
 
 def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, resize=(0.75, 1.5), degrees: float = 45.0,
-                   trimap_mix: tuple[float, ...] = (0.2, 0.25, 0.15, 0.1, 0.3)) -> list:
+                   trimap_mix: tuple[float, ...] = TRIMAP_MIX) -> list:
     """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite,
     trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`)."""
     return [
