@@ -7,15 +7,19 @@ weight, and (KNN) known pixels within `reach` px in the graph and other neighbou
 (`--passes 20x2+10x0.1`: 20 neighbours at position weight 2, then 10 at 0.1).
 
 Two kinds of trimap, two settings:
-  - drawn (the default): the alphamatting.com TRAINING photos with both of their trimaps;
-    mean SAD and Grad over each trimap's unknown region;
+  - drawn (the default): the alphamatting.com TRAINING photos with both of their trimaps
+    (`given`) and a tight one (`tight`: T_opt dilated 1-3 px, as benchmarks/validation.py makes
+    them); mean SAD and Grad over each trimap's unknown region, per kind;
   - propagated (--clips GT04,GT14): training foregrounds moving over the `bedroom` clip, as in
     benchmarks/video.py, rendered from a first-frame trimap; the frames after the first, whose
     trimaps were propagated, scored by MAD and MSE (x1e3) over the whole frame.
 Seconds per image or frame for the solve alone.
 
-    python benchmarks/refine_band.py [--methods knn,closed-form] [--confidence 0.7,0.8,0.9] [--margins 0,1]
-        [--prior-weights 0,0.1] [--reach 10,20] [--passes 10x2+10x0.1,20x2+10x0.1] [--clips GT04,GT14 --frames 30]
+    python benchmarks/refine_band.py [--methods knn,closed-form,mixed] [--confidence 0.7,0.8,0.9] [--margins 0,1]
+        [--prior-weights 0,0.1] [--reach 10,20] [--passes 10x2+10x0.1,20x2+10x0.1] [--knn-weights 0.1,0.3]
+        [--trimaps given,tight] [--clips GT04,GT14 --frames 30]
+
+`mixed` is closed-form's system plus KNN's at --knn-weights (matting.refine.mixed_system).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from validation import tight_items
 from video import engine_inputs, make_clip, render_clip
 
 from adamatte.io.image import read_matte
 from adamatte.matting.engine import MatteResult, MattingEngine
-from adamatte.matting.refine import KNN_PASSES, KNN_REACH, refine_alpha
+from adamatte.matting.refine import KNN_PASSES, KNN_REACH, MIXED_KNN, refine_alpha
 from adamatte.matting.trimap import UNKNOWN, normalize_trimap
-from adamatte.scoring.items import discover_eval_items, read_rgb
+from adamatte.scoring.items import Item, discover_eval_items, read_rgb
 from adamatte.scoring.metrics import gradient_error, mad_e3, mse_e3, sad
 from adamatte.train.config import load_train_config
 
@@ -42,16 +47,21 @@ SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "
 Case = tuple[np.ndarray, MatteResult, Callable[[np.ndarray], tuple[float, float]]]  # image, network's result, score
 
 
-def drawn_cases(engine: MattingEngine, held_out: set[str]) -> list[Case]:
+def drawn_cases(engine: MattingEngine, held_out: set[str], kind: str) -> list[Case]:
+    """The training photos with their given trimaps, or (kind 'tight') a tight one each."""
+    items = [item for item in discover_eval_items(SHARED) if item.key not in held_out]
+    with tempfile.TemporaryDirectory() as tmp:  # the tight trimaps' files are read before it goes
+        return [case for item in (tight_items(items, tmp) if kind == "tight" else items) for case in _item_cases(engine, item)]
+
+
+def _item_cases(engine: MattingEngine, item: Item) -> list[Case]:
+    """One case per trimap of `item`: the network's result and a scorer of alpha (SAD, Grad)."""
     cases = []
-    for item in discover_eval_items(SHARED):
-        if item.key in held_out:
-            continue
-        image, gt = read_rgb(item.image), read_matte(item.alpha)
-        for path in item.trimaps:
-            trimap = normalize_trimap(read_matte(path))
-            cases.append((image, engine.matte(image, trimap),
-                          lambda a, gt=gt, t=trimap: (sad(a, gt, t), gradient_error(a, gt, t))))
+    image, gt = read_rgb(item.image), read_matte(item.alpha)
+    for path in item.trimaps:
+        trimap = normalize_trimap(read_matte(path))
+        cases.append((image, engine.matte(image, trimap),
+                      lambda a, gt=gt, t=trimap: (sad(a, gt, t), gradient_error(a, gt, t))))
     return cases
 
 
@@ -79,6 +89,8 @@ def main() -> None:
     parser.add_argument("--reach", default=str(KNN_REACH), help="KNN only: px around the band in the graph")
     parser.add_argument("--passes", default="+".join(f"{k}x{s:g}" for k, s in KNN_PASSES),
                         help="KNN only: neighbour passes, comma-separated sets of NxWEIGHT joined by +")
+    parser.add_argument("--knn-weights", default=str(MIXED_KNN), help="mixed only: KNN's weight beside closed-form")
+    parser.add_argument("--trimaps", default="given,tight", help="drawn kinds: given (alphamatting.com's), tight (T_opt + 1-3 px)")
     parser.add_argument("--clips", default="", help="training foregrounds to move over a clip: choose the propagated band")
     parser.add_argument("--frames", type=int, default=30)
     args = parser.parse_args()
@@ -86,23 +98,30 @@ def main() -> None:
     if held_out & set(filter(None, args.clips.split(","))):
         raise SystemExit(f"{args.clips}: the validation split ({', '.join(sorted(held_out))}) is not for choosing")
     if args.clips:
-        cases = propagated_cases(args.clips.split(","), args.frames, args.weights)
-        print(f"{len(cases)} propagated frames of {args.clips} over bedroom")
-        metrics = ("MAD e3", "MSE e3")
-    else:
-        cases = drawn_cases(MattingEngine.from_weights(args.weights or None, device="cpu"), held_out)
-        print(f"{len(cases)} training pairs (validation split {', '.join(sorted(held_out))} left out)")
-        metrics = ("SAD", "Grad")
-    print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{'passes':>16}{metrics[0]:>8}{metrics[1]:>8}{'s/image':>9}")
+        print(f"propagated frames of {args.clips} over bedroom")
+        sweep(propagated_cases(args.clips.split(","), args.frames, args.weights), ("MAD e3", "MSE e3"), args)
+        return
+    engine = MattingEngine.from_weights(args.weights or None, device="cpu")
+    for kind in args.trimaps.split(","):
+        cases = drawn_cases(engine, held_out, kind)
+        print(f"\n{len(cases)} training pairs, {kind} trimaps (validation split {', '.join(sorted(held_out))} left out)")
+        sweep(cases, ("SAD", "Grad"), args)
+
+
+def sweep(cases: list[Case], metrics: tuple[str, str], args: argparse.Namespace) -> None:
+    """One row per method and setting: the mean of both metrics over `cases`, and the solve's seconds."""
+    print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{'passes':>16}{'knn':>6}"
+          f"{metrics[0]:>8}{metrics[1]:>8}{'s/image':>9}")
     for method in args.methods.split(","):
-        knn = method == "knn"
+        knn, mixed = method == "knn", method == "mixed"
         reaches = [int(r) for r in args.reach.split(",")] if knn else [None]
         pass_sets = [tuple((int(k), float(w)) for k, w in (p.split("x") for p in group.split("+")))
                      for group in args.passes.split(",")] if knn else [None]
-        for confidence, margin, weight, reach, passes in itertools.product(
+        knn_weights = [float(w) for w in args.knn_weights.split(",")] if mixed else [None]
+        for confidence, margin, weight, reach, passes, knn_weight in itertools.product(
                 [float(c) for c in args.confidence.split(",")], [int(m) for m in args.margins.split(",")],
-                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets):
-            options = {"reach": reach, "passes": passes} if knn else {}
+                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets, knn_weights):
+            options = {"reach": reach, "passes": passes} if knn else {"knn_weight": knn_weight} if mixed else {}
             scores, seconds = [], []
             for image, result, score in cases:
                 band = np.where(result.probs.max(axis=2) < confidence, UNKNOWN, result.labels).astype(np.uint8)
@@ -113,7 +132,7 @@ def main() -> None:
             first, second = np.mean(scores, axis=0)
             passes_label = "+".join(f"{k}x{w:g}" for k, w in passes or ()) or "-"
             print(f"{method:<13}{confidence:11.2f}{margin:8d}{weight:7.2f}{reach or '-':>7}{passes_label:>16}"
-                  f"{first:8.2f}{second:8.2f}{np.mean(seconds):9.2f}", flush=True)
+                  f"{knn_weight if knn_weight is not None else '-':>6}{first:8.2f}{second:8.2f}{np.mean(seconds):9.2f}", flush=True)
 
 
 if __name__ == "__main__":

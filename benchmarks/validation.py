@@ -49,6 +49,7 @@ VARIANTS = {
     "net+respect": {"respect_trimap": True},
     "net+closed-form": {"refine": "closed-form"},
     "net+knn": {"refine": "knn"},  # the default
+    "net+mixed": {"refine": "mixed"},
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},
 }
 

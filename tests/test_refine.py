@@ -6,7 +6,7 @@ import torch
 
 from adamatte.matting.engine import MattingEngine
 from adamatte.params import BY_NAME
-from adamatte.matting.refine import KNN_PASSES, SYSTEMS, knn_system, refine_alpha, solve_cg, solve_cg_torch
+from adamatte.matting.refine import KNN_PASSES, SYSTEMS, band_system, knn_system, mixed_system, refine_alpha, solve_cg, solve_cg_torch
 from adamatte.matting.trimap import trimap_to_labels
 
 from standin import ColourKeyNet
@@ -77,7 +77,20 @@ def test_knn_refinement_on_cuda_matches_the_cpu():
     assert np.abs(gpu - cpu)[labels == 1].mean() < 1e-3
 
 
-@pytest.mark.parametrize("method", ["knn", "closed-form"])
+def test_the_mixed_system_is_closed_form_plus_weighted_knn_pixel_for_pixel():
+    """Both systems must number the free pixels alike, or the sum links the wrong pixels."""
+    image, alpha, trimap = framed_sample()
+    labels = trimap_to_labels(trimap.astype(np.float32))
+    free, known = labels == 1, (labels == 2).astype(np.float64)
+    (local, local_rhs), (nonlocal_, nonlocal_rhs) = band_system(image, free, known), knn_system(image, free, known)
+    mixed, mixed_rhs = mixed_system(image, free, known, knn_weight=0.3)
+    np.testing.assert_allclose(mixed.toarray(), (local + 0.3 * nonlocal_).toarray(), atol=1e-12)
+    np.testing.assert_allclose(mixed_rhs, local_rhs + 0.3 * nonlocal_rhs, atol=1e-12)
+    errors = {method: np.abs(refine_alpha(image, labels, method=method) - alpha)[free].mean() for method in SYSTEMS}
+    assert errors["mixed"] < min(errors["closed-form"], errors["knn"])  # on an exact band, better than either alone
+
+
+@pytest.mark.parametrize("method", ["knn", "closed-form", "mixed"])
 def test_prior_pulls_toward_the_network(method):
     image, alpha, trimap = matting_sample(64, 64, seed=1)
     labels = trimap_to_labels(trimap)
@@ -107,7 +120,7 @@ def test_the_shared_parameter_offers_the_engines_refiners():
     assert BY_NAME["refine"].default in SYSTEMS
 
 
-@pytest.mark.parametrize("method", ["knn", "closed-form"])
+@pytest.mark.parametrize("method", ["knn", "closed-form", "mixed"])
 def test_engine_refines_inside_the_adapted_band(method):
     image, alpha, trimap = matting_sample(96, 96, seed=2)
     plain = MattingEngine(ColourKeyNet(), device="cpu").matte(image, trimap)

@@ -43,7 +43,7 @@ ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapi
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
 # (benchmarks/refine_band.py, docs/MODEL_CARD.md)
-REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1)}
+REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.9, 1)}
 
 
 @dataclass
