@@ -10,8 +10,8 @@ Two kinds of trimap, two settings:
   - drawn (the default): the alphamatting.com TRAINING photos with both of their trimaps
     (`given`) and a tight one (`tight`: T_opt dilated 1-3 px, as benchmarks/validation.py makes
     them); mean SAD and Grad over each trimap's unknown region, per kind;
-  - propagated (--clips GT04,GT14): training foregrounds moving over the `bedroom` clip, as in
-    benchmarks/video.py, rendered from a first-frame trimap; the frames after the first, whose
+  - propagated (--clips GT04,GT14): training foregrounds moving over the `bedroom` clip, as
+    benchmarks/video.py's gt07 clip, rendered by default from a first-frame trimap; the frames after the first, whose
     trimaps were propagated, scored by MAD and MSE (x1e3) over the whole frame.
 Seconds per image or frame for the solve alone.
 
@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import numpy as np
 from validation import tight_items
-from video import engine_inputs, make_clip, render_clip
+from video import make_gt07_clip
 
 from adamatte.io.image import read_matte
 from adamatte.matting.engine import MatteResult, MattingEngine
@@ -42,6 +42,9 @@ from adamatte.matting.trimap import UNKNOWN, normalize_trimap
 from adamatte.scoring.items import Item, discover_eval_items, read_rgb
 from adamatte.scoring.metrics import gradient_error, mad_e3, mse_e3, sad
 from adamatte.train.config import load_train_config
+from adamatte.video.plan import RenderRequest
+from adamatte.video.progress import Progress
+from adamatte.video.render import Renderer
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
 Case = tuple[np.ndarray, MatteResult, Callable[[np.ndarray], tuple[float, float]]]  # image, network's result, score
@@ -66,16 +69,27 @@ def _item_cases(engine: MattingEngine, item: Item) -> list[Case]:
 
 
 def propagated_cases(items: list[str], frames: int, weights: str) -> list[Case]:
-    """The propagated frames of each clip, their input trimaps exactly as a render built them."""
+    """The propagated frames of each clip (`item` moving over bedroom, as video.py's gt07 clip), with the
+    network's result exactly as a default render had it (input trimap, veto), before its refinement."""
     cases = []
     for item in items:
         with tempfile.TemporaryDirectory() as tmp:
-            truth = make_clip(tmp, frames, item)
-            renderer, _ = render_clip(tmp, "none", weights)
-            for f, (image, trimap) in zip(sorted(truth), engine_inputs(renderer, sorted(truth))):
-                if f not in renderer.keyframes:
-                    cases.append((image, renderer.engine.matte(image, trimap),
-                                  lambda a, gt=truth[f]: (mad_e3(a, gt), mse_e3(a, gt))))
+            truth = make_gt07_clip(tmp, frames, item)
+            request = RenderRequest(input=os.path.join(tmp, "plate.####.png"), output=os.path.join(tmp, "out", "matte.####.exr"),
+                                    trimap=[os.path.join(tmp, "key.png@1001")], weights=weights, progress="none")
+            engine = MattingEngine.from_params(request)
+            unrefined = MattingEngine(engine.model, weights_info=engine.weights_info, device="cpu")
+            frame_of, refined = iter(sorted(truth)), engine.matte
+
+            def matte(image: np.ndarray, trimap: np.ndarray, guide=None) -> MatteResult:
+                """The render's own call; the network's result (no refinement) is kept as a case."""
+                frame = next(frame_of)
+                if frame != 1001:
+                    cases.append((image, unrefined.matte(image, trimap, guide), lambda a, gt=truth[frame]: (mad_e3(a, gt), mse_e3(a, gt))))
+                return refined(image, trimap, guide)
+
+            engine.matte = matte
+            Renderer(request, engine=engine).run(Progress("none"))
     return cases
 
 
