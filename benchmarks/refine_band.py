@@ -79,12 +79,13 @@ def propagated_cases(items: list[str], frames: int, weights: str) -> list[Case]:
                                     trimap=[os.path.join(tmp, "key.png@1001")], weights=weights, progress="none")
             engine = MattingEngine.from_params(request)
             unrefined = MattingEngine(engine.model, weights_info=engine.weights_info, device="cpu")
-            frame_of, refined = iter(sorted(truth)), engine.matte
+            frame_of, refined, keyframe = iter(sorted(truth)), engine.matte, min(truth)
 
             def matte(image: np.ndarray, trimap: np.ndarray, guide=None) -> MatteResult:
-                """The render's own call; the network's result (no refinement) is kept as a case."""
+                """The render's own call; the network's result (no refinement) is kept as a case. The engine's
+                result holds only the refined alpha, so the network runs a second time for it."""
                 frame = next(frame_of)
-                if frame != 1001:
+                if frame != keyframe:
                     cases.append((image, unrefined.matte(image, trimap, guide), lambda a, gt=truth[frame]: (mad_e3(a, gt), mse_e3(a, gt))))
                 return refined(image, trimap, guide)
 

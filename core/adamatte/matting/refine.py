@@ -211,7 +211,7 @@ def mixed_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, knn_wei
     image: H×W×3 float in 0-1. free: H×W bool. known: H×W alpha (0-1) of the other pixels."""
     local, local_rhs = band_system(image, free, known)
     nonlocal_, nonlocal_rhs = knn_system(image, free, known)
-    return (local + knn_weight * nonlocal_).tocsr(), local_rhs + knn_weight * nonlocal_rhs
+    return local + knn_weight * nonlocal_, local_rhs + knn_weight * nonlocal_rhs
 
 
 SYSTEMS = {"knn": (knn_system, solve_cg), "closed-form": (band_system, solve_direct), "mixed": (mixed_system, solve_cg)}
@@ -233,8 +233,9 @@ def refine_alpha(
 
     image: H×W×3 float, display-encoded 0-1. labels: H×W uint8 {0 bg, 1 unknown, 2 fg} (the
     adapted trimap); its unknown region is grown by `margin` px. prior: H×W alpha in 0-1 (the
-    network's), pulled toward with `prior_weight` (a number, or H×W ≥ 0 per pixel; 0: not at all) and, for KNN, the
-    solver's starting point. system_options: passed to the system's builder (knn_system: reach, passes).
+    network's), pulled toward with `prior_weight` (a number, or H×W ≥ 0 per pixel; 0: not at all) and, for KNN and
+    mixed, the conjugate gradients' starting point. system_options: passed to the system's builder (knn_system:
+    reach, passes; mixed_system: knn_weight).
     timings: when given, gets the seconds of its stages: 'band', 'graph' (the system) and 'solve'.
     device: where the conjugate gradients of KNN and mixed run ('cuda': on the GPU, in torch); the systems,
     and closed-form's LU solve, stay on the CPU.
