@@ -1,3 +1,3 @@
-from adamatte.cli import main
+from adamatte.cli import run
 
-raise SystemExit(main())
+run()
