@@ -22,7 +22,7 @@ def test_wheel_installs_only_the_adamatte_package(tmp_path):
     assert top_level == {"adamatte"}
     assert "adamatte/io/source.py" in names and "adamatte/params.py" in names and "adamatte/video/render.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "adamatte = adamatte.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "adamatte = adamatte.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_every_module_lives_where_its_import_path_says():
