@@ -181,6 +181,27 @@ def test_a_lasting_drift_warns_once_on_its_first_frame_and_again_after_it_cleare
     assert [w.frame for w in raised if w is not None] == [1002, 1006]
 
 
+def test_a_piece_that_breaks_away_from_the_subject_warns_and_a_piece_that_was_always_apart_does_not():
+    labels = square_labels()
+    keyframe = np.zeros((H, W), np.float32)
+    keyframe[10:50, 20:50] = 1.0  # the subject, reaching up to row 10 ...
+    keyframe[2:6, 70:76] = 1.0  # ... and a piece apart from it from the start (a held prop)
+    broken = keyframe.copy()
+    broken[16:19, 20:50] = 0.0  # its top (rows 10-16: 180 px) now detached, lying where the subject was
+    noise = keyframe.copy()
+    noise[16:19, 20:50] = 0.0
+    noise[10:16, 20:50] = 0.0
+    noise[12:13, 30:32] = 1.0  # a speck, far under a share of the subject
+    guard = DriftGuard()
+    assert guard.observe(1001, labels, True, alpha=keyframe) is None
+    assert guard.observe(1002, labels, False, alpha=keyframe) is None, "the piece apart from the start is not news"
+    warning = guard.observe(1003, labels, False, alpha=broken)
+    assert warning is not None and "broke away" in str(warning) and "x 20-50, y 10-16" in str(warning)
+    guard = DriftGuard()
+    guard.observe(1001, labels, True, alpha=keyframe)
+    assert guard.observe(1002, labels, False, alpha=noise) is None
+
+
 def test_a_look_alike_uncovered_behind_the_moving_subject_is_vetoed_though_the_memory_takes_it_for_the_subject():
     image, trimap = two_colour_frame()
     memory = remember(image, trimap)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
@@ -26,6 +27,10 @@ class DriftGuard:
     - foreground appeared where the flow says background came from: the keyframe memory vetoed
       it (more than `appeared` of the frame was held off as background), or it was kept because
       it looked like the subject (more than `appeared` of the frame and `growth` of the subject);
+    - a piece of the matte broke away from the subject: a detached piece (alpha ≥ 0.5) of at least
+      `piece` of the subject's area that lies on the previous frame's subject. What the subject
+      uncovers as it moves (a balloon its hands hid) is taken for it when the flow fails on motion
+      blur, and it then breaks away as the subject moves on;
     - the foreground area jumps by more than `area_jump` (relative, and by at least 0.5% of the frame);
     - the unknown band shrinks below 1/`band_factor` or grows beyond `band_factor` times its
       recent median.
@@ -34,24 +39,28 @@ class DriftGuard:
     """
 
     def __init__(self, area_jump: float = 0.3, band_factor: float = 3.0, history: int = 5, appeared: float = 0.003,
-                 growth: float = 0.1):
+                 growth: float = 0.1, piece: float = 0.004):
         self.area_jump = area_jump
         self.band_factor = band_factor
         self.appeared = appeared
         self.growth = growth
+        self.piece = piece
+        self.previous_subject: np.ndarray | None = None  # H×W bool: the previous frame's largest solid piece
         self.previous_fg: float | None = None
         self.bands: deque[float] = deque(maxlen=history)
         self.firing: str | None = None  # the kind of warning the previous frame raised
 
     def observe(self, frame: int, labels: np.ndarray, keyframe: bool, *, seen: np.ndarray | None = None,
-                vetoed: np.ndarray | None = None) -> DriftWarning | None:
+                vetoed: np.ndarray | None = None, alpha: np.ndarray | None = None) -> DriftWarning | None:
         """labels: the frame's adapted labels (H×W uint8). seen: where the previous frame's matte reached it
-        along the flow (H×W bool). vetoed: what the keyframe memory forced to background (H×W bool)."""
+        along the flow (H×W bool). vetoed: what the keyframe memory forced to background (H×W bool).
+        alpha: the frame's matte (H×W 0-1; None: pieces are not watched)."""
         fg = float((labels == FOREGROUND).mean())
         band = float((labels == UNKNOWN).mean())
         warning, kind = None, None
         new = float(((labels != BACKGROUND) & ~seen).mean()) if seen is not None else 0.0
         held_off = float(vetoed.mean()) if vetoed is not None else 0.0
+        broken = self._broken_away(alpha, keyframe) if alpha is not None else None
         if keyframe:
             self.bands.clear()
         elif held_off > self.appeared:
@@ -60,6 +69,8 @@ class DriftGuard:
         elif new > self.appeared and new > self.growth * max(fg, 1e-3):
             kind, warning = "grew", DriftWarning(frame, f"foreground grew where the motion does not explain it (+{100 * new:.2f}% of the frame, "
                                           "kept: it looks like the subject)")
+        elif broken is not None:
+            kind, warning = "broke away", DriftWarning(frame, broken)
         elif self.previous_fg is not None:
             change = fg - self.previous_fg
             if abs(change) > 0.005 and abs(change) > self.area_jump * max(self.previous_fg, 1e-3):
@@ -75,3 +86,24 @@ class DriftGuard:
         self.bands.append(band)
         repeated, self.firing = kind is not None and kind == self.firing, kind
         return None if repeated else warning
+
+    def _broken_away(self, alpha: np.ndarray, keyframe: bool) -> str | None:
+        """The warning's reason when a detached piece of the matte lies on the previous frame's subject."""
+        count, pieces, stats, _ = cv2.connectedComponentsWithStats((alpha >= 0.5).astype(np.uint8), connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        if not len(areas):
+            self.previous_subject = None
+            return None
+        main = 1 + int(np.argmax(areas))
+        previous, self.previous_subject = self.previous_subject, pieces == main
+        if keyframe or previous is None or previous.shape != alpha.shape:
+            return None
+        on_previous = np.bincount(pieces[previous], minlength=count)
+        broken = [stats[i] for i in np.argsort(-areas) + 1
+                  if i != main and stats[i, cv2.CC_STAT_AREA] >= max(self.piece * areas[main - 1], 16)
+                  and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
+        if not broken:
+            return None
+        where = ", ".join(f"{area} px at x {x}-{x + w}, y {y}-{y + h}" for x, y, w, h, area in broken[:3])
+        what = "a piece of the matte" if len(broken) == 1 else f"{len(broken)} pieces of the matte"
+        return f"{what} broke away from the subject ({where}); if not the subject, something behind it was taken for it"

@@ -166,7 +166,7 @@ class Renderer:
                 model_seconds += result.timings["total"]
                 if is_key and memory is not None:
                     memory.add(frame, plate.rgb, trimap, carried_alpha(result.alpha))
-                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed)
+                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed, alpha=result.alpha)
                 if warning is not None:
                     warnings.append(str(warning))
                     progress.warning(frame, str(warning))
