@@ -23,6 +23,24 @@ def test_help_explains_commands_and_exit_codes():
     assert code == 0 and "--missing" in out and "--input-colorspace" in out
 
 
+def test_every_command_explains_itself():
+    """Each command's --help prints (a stray % in a shared parameter's help once crashed render's and matte's)."""
+    import argparse
+    from adamatte.cli import build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, (*path, name))
+        yield path, parser
+
+    helped = {" ".join(path) for path, parser in walk(build_parser(), ()) if "usage" in parser.format_help()}
+    assert {"render", "matte", "weights export", "farm export", "train"} <= helped
+    code, out, err = run_cli("render", "--help")
+    assert code == 0 and "--analysis-scale" in out and "17% in SAD" in out, err
+
+
 def test_info_reports_range_gaps_windows_and_colour(tmp_path, capsys):
     write_sequence(tmp_path, [1001, 1002, 1004, 1005])
     write_exr(tmp_path / "shot.1003.exr", np.zeros((32, 48, 3), np.float32))  # fill, then remove one

@@ -12,7 +12,8 @@ def add_params(parser: argparse.ArgumentParser, groups: tuple[str, ...]) -> None
     for group in groups:
         section = parser.add_argument_group(f"{group} options")
         for p in (p for p in PARAMS if p.group == group):
-            kwargs: dict = {"help": p.help + (f" (default: {p.default})" if p.default not in ("", None, ()) else ""), "default": p.default}
+            text = p.help + (f" (default: {p.default})" if p.default not in ("", None, ()) else "")
+            kwargs: dict = {"help": text.replace("%", "%%"), "default": p.default}  # argparse formats help with %
             if p.kind == "bool":
                 section.add_argument(p.flag, action=argparse.BooleanOptionalAction, **kwargs)
                 continue
