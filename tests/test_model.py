@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -38,6 +40,28 @@ def test_propagation_unit_recurs_with_shared_weights(lite):
         lite(torch.rand(1, 3, 32, 32), torch.full((1, 1, 32, 32), 0.5))
     handle.remove()
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("unshuffle", [1, 4])
+def test_propagation_unit_is_its_formula(unshuffle):
+    """Each step: the entry (1×1 conv, BN, ReLU) over [image, trimap, alpha], 2 ResBlocks, the ConvLSTM,
+    and a correction in logit space; the forward computes the entry's image and trimap share once."""
+    torch.manual_seed(1)
+    config = dataclasses.replace(load_model_config("lite"), prop_unshuffle=unshuffle)
+    unit = AdaMatting(config).propagation.eval()
+    torch.nn.init.normal_(unit.head.weight, std=0.1)
+    image, probs, alpha = torch.rand(1, 3, 32, 32), torch.softmax(torch.rand(1, 3, 32, 32), 1), torch.rand(1, 1, 32, 32)
+    expected, state = alpha, None
+    with torch.inference_mode():
+        for _ in range(3):
+            x = torch.cat([image, probs, expected], dim=1)
+            x = torch.nn.functional.pixel_unshuffle(x, unshuffle) if unshuffle > 1 else x
+            state = unit.lstm(unit.resblocks(unit.entry(x)), state)
+            delta = unit.head(state[0])
+            delta = torch.nn.functional.pixel_shuffle(delta, unshuffle) if unshuffle > 1 else delta
+            expected = torch.sigmoid(torch.logit(expected, eps=1e-4) + delta)
+        torch.testing.assert_close(unit(image, probs, alpha), expected, atol=1e-5, rtol=0)
+        assert (expected - alpha).abs().mean() > 1e-3  # the head is not zero: the steps do something
 
 
 def test_untrained_propagation_head_is_identity(lite):

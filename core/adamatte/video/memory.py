@@ -120,11 +120,19 @@ class KeyframeMemory:
             self._trees = scipy.spatial.cKDTree(points), values, scipy.spatial.cKDTree(subject)
         tree, values, subject = self._trees
         queries = features[mask]
-        _, nearest = tree.query(queries, k=min(NEIGHBOURS, len(values)), workers=-1)
-        share = values[nearest.reshape(count, -1)].mean(axis=1)
+        k = min(NEIGHBOURS, len(values))
+        distance, nearest = tree.query(queries, k=k, workers=-1)
+        distance, nearest = distance.reshape(count, k), nearest.reshape(count, k)
+        neighbour_values = values[nearest]
+        share = neighbour_values.mean(axis=1)
         if not strangers:
             return share.astype(np.float32)
-        to_subject, _ = subject.query(queries, k=1, workers=-1)
+        # The nearest sample of the subject is among the k nearest of all whenever any of them is the
+        # subject's; only the pixels with none need the subject's own tree (a second query for all doubled the cost).
+        to_subject = np.where(neighbour_values >= SUBJECT_ABOVE, distance, np.inf).min(axis=1)
+        far = np.isinf(to_subject)
+        if far.any():
+            to_subject[far] = subject.query(queries[far], k=1, workers=-1)[0]
         return np.where(to_subject <= STRANGER, share, 0.0).astype(np.float32)
 
 
