@@ -7,7 +7,12 @@ over the frames, start-up, reading, colour and writing included, divided by the 
 closed-form is pymatting's `estimate_alpha_cf` on the first frame with the same trimap. All rows
 in one run, so their ratios are comparable on a noisy machine.
 
-    python benchmarks/render_speed.py [--frames 8] [--threads 0]
+    python benchmarks/render_speed.py [--frames 8] [--threads 0] [--baseline DIR [--rounds 2]]
+
+--baseline DIR adds the default row rendered by the adamatte of another checkout (say
+`git worktree add /tmp/before HEAD~3`), alternating with this one's for --rounds rounds, so a
+change's speed-up is measured side by side on this noisy machine; the mean |alpha difference|
+between the two renders is printed with it.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0, help="torch/OpenMP threads for every process (0: their default)")
+    parser.add_argument("--baseline", default="", help="a checkout of another commit: time its default render beside this one's")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of baseline and this checkout (with --baseline)")
     args = parser.parse_args()
     if not os.path.isdir(SHARED):
         raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
@@ -65,14 +72,19 @@ def main() -> None:
         plate, mask, first, trimap = make_shot(tmp, args.frames)
         print(f"1920x1080 render of {args.frames} frames of real footage (bedroom, upscaled), first-frame trimap; "
               f"{os.cpu_count()} cores")
-        results = []
-        for row, extra, target in ROWS:
-            out = os.path.join(tmp, f"row{len(results)}", "matte.####.exr")
+
+        def timed(out: str, extra: list[str], checkout: str | None = None) -> float:
+            """Seconds per frame of one whole `adamatte render` process (of `checkout`'s adamatte, or this one's)."""
             command = [sys.executable, "-m", "adamatte", "render", plate, "-o", out, "--trimap", f"{mask}@1001", "--band", "24",
                        "--progress", "none", *extra]
+            here = env if checkout is None else dict(env, PYTHONPATH=os.path.join(os.path.abspath(checkout), "core"))
             t0 = time.perf_counter()
-            subprocess.run(command, check=True, env=env, capture_output=True)
-            results.append((row, (time.perf_counter() - t0) / args.frames, target))
+            subprocess.run(command, check=True, env=here, capture_output=True)
+            return (time.perf_counter() - t0) / args.frames
+
+        results = [(row, timed(os.path.join(tmp, f"row{i}", "matte.####.exr"), extra), target) for i, (row, extra, target) in enumerate(ROWS)]
+        if args.baseline:
+            compare(args, tmp, timed)
         from pymatting import estimate_alpha_cf
 
         t0 = time.perf_counter()
@@ -83,6 +95,23 @@ def main() -> None:
         verdict = "" if target is None else (f"<= {target:g}: " + ("met" if seconds <= target else "MISSED"))
         print(f"| {row} | {seconds:.2f} | {closed_form / seconds:.1f}x | {verdict} |")
     print(f"| pymatting closed-form, frame 1001 | {closed_form:.2f} | 1.0x | |")
+
+
+def compare(args: argparse.Namespace, tmp: str, timed) -> None:
+    """The default render of the --baseline checkout against this one's, alternating; prints both and their ratio."""
+    from adamatte.io.image import read_matte
+
+    seconds = {"baseline": [], "this checkout": []}
+    for _ in range(args.rounds):
+        seconds["baseline"].append(timed(os.path.join(tmp, "baseline", "matte.####.exr"), [], args.baseline))
+        seconds["this checkout"].append(timed(os.path.join(tmp, "this", "matte.####.exr"), []))
+    change = np.mean([np.abs(read_matte(os.path.join(tmp, "baseline", f"matte.{f}.exr")) - read_matte(os.path.join(tmp, "this", f"matte.{f}.exr"))).mean()
+                      for f in range(1001, 1001 + args.frames)])
+    before, after = np.mean(seconds["baseline"]), np.mean(seconds["this checkout"])
+    print(f"default render, {args.rounds} alternating rounds: baseline ({args.baseline}) "
+          f"{' / '.join(f'{s:.2f}' for s in seconds['baseline'])} s/frame, this checkout "
+          f"{' / '.join(f'{s:.2f}' for s in seconds['this checkout'])}: {before / after:.2f}x faster; "
+          f"mean |alpha difference| {change:.5f}")
 
 
 if __name__ == "__main__":

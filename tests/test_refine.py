@@ -6,6 +6,7 @@ import torch
 
 from adamatte.matting.engine import MattingEngine
 from adamatte.params import BY_NAME
+from adamatte.matting import refine
 from adamatte.matting.refine import KNN_PASSES, SYSTEMS, band_system, knn_system, mixed_system, refine_alpha, solve_cg, solve_cg_torch
 from adamatte.matting.trimap import trimap_to_labels
 
@@ -32,18 +33,25 @@ def test_closed_form_matches_pymatting():
     assert (ours[trimap == 0] == 0).all() and (ours[trimap == 1] == 1).all()
 
 
-def test_knn_over_the_whole_frame_matches_pymatting():
+def test_knn_over_the_whole_frame_matches_pymatting(monkeypatch):
+    """With exact neighbours, pymatting's KNN matting; the default approximate search stays close to it,
+    and no farther from the truth."""
     pymatting = pytest.importorskip("pymatting")
-    image, _, trimap = framed_sample()
+    image, alpha, trimap = framed_sample()
     passes = {"n_neighbors": [k for k, _ in KNN_PASSES], "distance_weights": [s for _, s in KNN_PASSES]}
     theirs = np.clip(pymatting.estimate_alpha_knn(image.astype(np.float64), trimap, laplacian_kwargs=passes), 0, 1)
-    ours = refine_alpha(image, trimap_to_labels(trimap.astype(np.float32)), method="knn", reach=None)
-    unknown = trimap == 0.5
-    assert np.abs(ours - theirs)[unknown].mean() < 1e-3
-    assert (ours[trimap == 0] == 0).all() and (ours[trimap == 1] == 1).all()
+    labels, unknown = trimap_to_labels(trimap.astype(np.float32)), trimap == 0.5
+    approximate = refine_alpha(image, labels, method="knn", reach=None)
+    monkeypatch.setattr(refine, "KNN_EPS", 0.0)
+    exact = refine_alpha(image, labels, method="knn", reach=None)
+    assert np.abs(exact - theirs)[unknown].mean() < 1e-3
+    assert 0 < np.abs(approximate - theirs)[unknown].mean() < 1e-2
+    assert np.abs(approximate - alpha)[unknown].mean() <= np.abs(exact - alpha)[unknown].mean() + 2e-3
+    assert (exact[trimap == 0] == 0).all() and (exact[trimap == 1] == 1).all()
 
 
-def test_knn_graph_around_the_band_solves_like_the_whole_frame():
+def test_knn_graph_around_the_band_solves_like_the_whole_frame(monkeypatch):
+    monkeypatch.setattr(refine, "KNN_EPS", 0.0)  # the same neighbours both ways: only the graph's reach differs
     image, alpha, trimap = framed_sample()
     labels = trimap_to_labels(trimap.astype(np.float32))
     free = labels == 1
