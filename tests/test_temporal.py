@@ -191,7 +191,9 @@ def test_a_piece_that_breaks_away_from_the_subject_warns_and_a_piece_that_was_al
     noise = keyframe.copy()
     noise[16:19, 20:50] = 0.0
     noise[10:16, 20:50] = 0.0
-    noise[12:13, 30:32] = 1.0  # a speck, far under a share of the subject
+    noise[12:13, 30:32] = 1.0  # a speck, far under a share of the subject ...
+    noise[47:50, 20:50] = 1.0  # ... and a sliver along the subject's foot, cut off by a seam
+    noise[45:47, 20:50] = 0.0
     guard = DriftGuard()
     assert guard.observe(1001, labels, True, alpha=keyframe) is None
     assert guard.observe(1002, labels, False, alpha=keyframe) is None, "the piece apart from the start is not news"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import scipy.ndimage
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
@@ -28,7 +29,8 @@ class DriftGuard:
       it (more than `appeared` of the frame was held off as background), or it was kept because
       it looked like the subject (more than `appeared` of the frame and `growth` of the subject);
     - a piece of the matte broke away from the subject: a detached piece (alpha ≥ 0.5) of at least
-      `piece` of the subject's area that lies on the previous frame's subject. What the subject
+      `piece` of the subject's area, not a sliver (5 px thick somewhere), that lies on the
+      previous frame's subject. What the subject
       uncovers as it moves (a balloon its hands hid) is taken for it when the flow fails on motion
       blur, and it then breaks away as the subject moves on;
     - the foreground area jumps by more than `area_jump` (relative, and by at least 0.5% of the frame);
@@ -89,7 +91,8 @@ class DriftGuard:
 
     def _broken_away(self, alpha: np.ndarray, keyframe: bool) -> str | None:
         """The warning's reason when a detached piece of the matte lies on the previous frame's subject."""
-        count, pieces, stats, _ = cv2.connectedComponentsWithStats((alpha >= 0.5).astype(np.uint8), connectivity=8)
+        solid = (alpha >= 0.5).astype(np.uint8)
+        count, pieces, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA]
         if not len(areas):
             self.previous_subject = None
@@ -99,9 +102,11 @@ class DriftGuard:
         if keyframe or previous is None or previous.shape != alpha.shape:
             return None
         on_previous = np.bincount(pieces[previous], minlength=count)
+        # a seam through the matte cuts off slivers (a line of pixels along an edge): not objects
+        depth = scipy.ndimage.maximum(cv2.distanceTransform(solid, cv2.DIST_L2, 3), pieces, np.arange(count))
         broken = [stats[i] for i in np.argsort(-areas) + 1
                   if i != main and stats[i, cv2.CC_STAT_AREA] >= max(self.piece * areas[main - 1], 16)
-                  and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
+                  and depth[i] >= 2.5 and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
         if not broken:
             return None
         where = ", ".join(f"{area} px at x {x}-{x + w}, y {y}-{y + h}" for x, y, w, h, area in broken[:3])
