@@ -52,6 +52,7 @@ class TrainConfig:
     resize_range: tuple[float, float] = (0.75, 1.5)
     rotation_degrees: float = 45.0
     trimap_mix: tuple[float, ...] = TRIMAP_MIX
+    procedural: float = 0.0  # share of samples given a procedural transparent layer (train.procedural)
     batch_size: int = 16
     epochs: int = 120
     max_steps: int = 0  # 0: epochs × steps per epoch

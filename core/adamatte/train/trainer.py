@@ -97,7 +97,8 @@ class Trainer:
             {"params": self.loss.parameters(), "lr": cfg.sigma_lr, "weight_decay": 0.0, "base_lr": cfg.sigma_lr},
         ])
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
-        self.dataset = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range, cfg.rotation_degrees, cfg.trimap_mix),
+        self.dataset = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range, cfg.rotation_degrees, cfg.trimap_mix,
+                                                         cfg.procedural),
                                       show_progress=self.progress)
         self.steps_per_epoch = len(epoch_batches(len(self.dataset), cfg.batch_size, cfg.seed, 0, self.ctx))
         if self.steps_per_epoch == 0:

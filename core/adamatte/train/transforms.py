@@ -15,6 +15,7 @@ import torch
 from adamatte.errors import InputError
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 from adamatte.train.config import TRIMAP_MIX
+from adamatte.train.procedural import ProceduralTransparency
 
 Sample = dict
 
@@ -216,10 +217,11 @@ def to_tensors(sample: Sample) -> dict[str, torch.Tensor]:
 
 
 def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, resize=(0.75, 1.5), degrees: float = 45.0,
-                   trimap_mix: tuple[float, ...] = TRIMAP_MIX) -> list:
+                   trimap_mix: tuple[float, ...] = TRIMAP_MIX, procedural: float = 0.0) -> list:
     """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite,
-    trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`)."""
+    trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`); with `procedural` > 0,
+    that share of the crops first gets a procedural transparent layer (train.procedural)."""
     return [
         RandomResize(*resize), RandomRotate(degrees), RandomFlip(), CropAroundUnknown(crop_min, crop_max, crop),
-        ColorJitter(), Composite(), MakeTrimap(mix=trimap_mix),
+        *([ProceduralTransparency(procedural)] if procedural > 0 else []), ColorJitter(), Composite(), MakeTrimap(mix=trimap_mix),
     ]
