@@ -117,33 +117,35 @@ def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: in
     n = len(nodes)
     ys, xs = np.divmod(nodes, w)
     colours = image.reshape(-1, 3)[nodes].astype(np.float64)
-    heads, tails = [], []
+    found = []
     for k, spatial in passes:
         k = min(k, n)
         features = np.column_stack([colours, spatial * xs / max(w - 1, 1), spatial * ys / max(h - 1, 1)])
         _, neighbours = scipy.spatial.cKDTree(features).query(features, k=k, workers=-1, eps=KNN_EPS)
-        heads.append(np.repeat(np.arange(n, dtype=np.int32), k))  # int32 halves the memory of a 4K band's links
-        tails.append(np.asarray(neighbours).astype(np.int32).reshape(-1))
-    head, tail = np.concatenate(heads), np.concatenate(tails)
-    other = head != tail  # self-links cancel in D − W
-    head, tail = head[other], tail[other]
-    degree = np.bincount(head, minlength=n) + np.bincount(tail, minlength=n)  # W = A + Aᵀ: a link counts at both ends
+        found.append(np.asarray(neighbours, np.int32).reshape(n, k))  # int32 halves the memory of a 4K band's links
+    links = np.concatenate(found, axis=1)  # n×K: node i links to each of links[i]; W = A + Aᵀ
+    real = links != np.arange(n, dtype=np.int32)[:, None]  # self-links cancel in D − W
+    degree = real.sum(axis=1) + np.bincount(links[real], minlength=n)  # a link counts at both ends
     # Only links that touch a free node enter the system: free-free ones as matrix entries (both
-    # ways), free-known ones as the known alpha on the right-hand side; none is built as n×n.
+    # ways), free-known ones as the known alpha on the right-hand side. Kept as the n×K table of
+    # neighbours, row by row: no list of all links is ever sorted (that cost more than the search).
     is_free = free.ravel()[nodes]
     m = int(is_free.sum())
     number = np.full(n, -1, np.int32)
     number[is_free] = np.arange(m, dtype=np.int32)
-    a, b = number[head], number[tail]
-    both, to_known, from_known = (a >= 0) & (b >= 0), (a >= 0) & (b < 0), (a < 0) & (b >= 0)
-    rows = np.concatenate([np.arange(m), a[both], b[both]])
-    cols = np.concatenate([np.arange(m), b[both], a[both]])
-    values = np.concatenate([degree[is_free].astype(np.float64), -np.ones(2 * int(both.sum()))])
-    scale = degree.mean()
-    matrix = scipy.sparse.csr_matrix((values / scale, (rows, cols)), shape=(m, m))  # duplicates add up
     alpha = known.ravel()[nodes]
-    rhs = (np.bincount(a[to_known], weights=alpha[tail[to_known]], minlength=m)
-           + np.bincount(b[from_known], weights=alpha[head[from_known]], minlength=m))
+    free_links, known_links = links[is_free], links[~is_free]
+    to = number[free_links]  # m×K free numbers of the free rows' neighbours; −1: a known node
+    inner = real[is_free] & (to >= 0)
+    a_ff = scipy.sparse.csr_matrix((np.ones(int(inner.sum())), to[inner], np.concatenate([[0], np.cumsum(inner.sum(axis=1))])),
+                                   shape=(m, m))
+    scale = degree.mean()  # dividing by the mean degree keeps a prior's weight comparable with closed-form's
+    matrix = (scipy.sparse.diags(degree[is_free].astype(np.float64)) - (a_ff + a_ff.T)).tocsr() / scale
+    outward = real[is_free] & (to < 0)  # a free row's known neighbours
+    rhs = np.where(outward, alpha[free_links], 0.0).sum(axis=1)
+    into = number[known_links]
+    inward = real[~is_free] & (into >= 0)  # a known row's free neighbours
+    rhs += np.bincount(into[inward], weights=np.broadcast_to(alpha[~is_free][:, None], into.shape)[inward], minlength=m)
     return matrix, rhs / scale
 
 
