@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -97,7 +98,7 @@ def main() -> None:
     print(f"| pymatting closed-form, frame 1001 | {closed_form:.2f} | 1.0x | |")
 
 
-def compare(args: argparse.Namespace, tmp: str, timed) -> None:
+def compare(args: argparse.Namespace, tmp: str, timed: Callable[..., float]) -> None:
     """The default render of the --baseline checkout against this one's, alternating; prints both and their ratio."""
     from adamatte.io.image import read_matte
 
