@@ -21,18 +21,22 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-KINDS = ("strands", "veil", "blur")
 SUPERSAMPLE = 4  # strands are drawn this many times larger, then averaged down: antialiased coverage
+
+
+def _straight(premultiplied: np.ndarray, alpha: np.ndarray, fallback: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(un-premultiplied colour H×W×3, alpha H×W), float32 in 0-1; `fallback`'s colour where alpha ≤ floor."""
+    a = alpha[..., None]
+    colour = np.where(a > floor, premultiplied / np.maximum(a, floor), fallback)
+    return np.clip(colour, 0, 1).astype(np.float32), np.clip(alpha, 0, 1).astype(np.float32)
 
 
 def over(fg: np.ndarray, alpha: np.ndarray, colour: np.ndarray, cover: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A layer of `colour` (H×W×3 or 3, 0-1) and coverage `cover` (H×W, 0-1) over fg (H×W×3) / alpha (H×W).
     Returns the new un-premultiplied foreground and alpha (float32)."""
     a = cover[..., None]
-    new_alpha = cover + alpha * (1 - cover)
     premultiplied = colour * a + fg * alpha[..., None] * (1 - a)
-    new_fg = np.where(new_alpha[..., None] > 1e-6, premultiplied / np.maximum(new_alpha[..., None], 1e-6), fg)
-    return np.clip(new_fg, 0, 1).astype(np.float32), np.clip(new_alpha, 0, 1).astype(np.float32)
+    return _straight(premultiplied, cover + alpha * (1 - cover), fg, 1e-6)
 
 
 def _edge_points(alpha: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -52,8 +56,8 @@ def strands(fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> tupl
     roots = _edge_points(alpha, rng, int(rng.integers(20, 121)))
     if not len(roots):
         return fg, alpha
-    fg, alpha = fg.astype(np.float32, copy=True), alpha.astype(np.float32, copy=True)
-    away = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), 6)
+    fg, alpha = fg.astype(np.float32, copy=True), alpha.astype(np.float32, copy=True)  # drawn into in place
+    away = cv2.GaussianBlur(alpha, (0, 0), 6)
     gy, gx = np.gradient(-away)  # points away from the subject
     s = SUPERSAMPLE
     for y, x in roots:
@@ -118,8 +122,7 @@ def blur_by(fg: np.ndarray, alpha: np.ndarray, kernel: np.ndarray) -> tuple[np.n
     """The layer through `kernel` (k×k, summing to 1): premultiplied colour and alpha alike."""
     premultiplied = cv2.filter2D(fg * alpha[..., None], -1, kernel, borderType=cv2.BORDER_REFLECT)
     new_alpha = np.clip(cv2.filter2D(alpha.astype(np.float32), -1, kernel, borderType=cv2.BORDER_REFLECT), 0, 1)
-    new_fg = np.where(new_alpha[..., None] > 1e-4, premultiplied / np.maximum(new_alpha[..., None], 1e-4), fg)
-    return np.clip(new_fg, 0, 1).astype(np.float32), new_alpha.astype(np.float32)
+    return _straight(premultiplied, new_alpha, fg, 1e-4)
 
 
 def blur(fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +131,7 @@ def blur(fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> tuple[n
 
 
 LAYERS = {"strands": strands, "veil": veil, "blur": blur}
+KINDS = tuple(LAYERS)
 
 
 class ProceduralTransparency:
