@@ -29,10 +29,9 @@ class DriftGuard:
       it (more than `appeared` of the frame was held off as background), or it was kept because
       it looked like the subject (more than `appeared` of the frame and `growth` of the subject);
     - a piece of the matte broke away from the subject: a detached piece (alpha ≥ 0.5) of at least
-      `piece` of the subject's area, not a sliver (5 px thick somewhere), that lies on the
-      previous frame's subject. What the subject
-      uncovers as it moves (a balloon its hands hid) is taken for it when the flow fails on motion
-      blur, and it then breaks away as the subject moves on;
+      `piece` of the subject's area, not a sliver (5 px thick somewhere), that lies on the previous
+      frame's subject. What the subject uncovers as it moves (a balloon its hands hid) is taken for
+      it when the flow fails on motion blur, and it then breaks away as the subject moves on;
     - the foreground area jumps by more than `area_jump` (relative, and by at least 0.5% of the frame);
     - the unknown band shrinks below 1/`band_factor` or grows beyond `band_factor` times its
       recent median.
@@ -102,11 +101,14 @@ class DriftGuard:
         if keyframe or previous is None or previous.shape != alpha.shape:
             return None
         on_previous = np.bincount(pieces[previous], minlength=count)
+        candidates = [i for i in np.argsort(-areas) + 1
+                      if i != main and stats[i, cv2.CC_STAT_AREA] >= max(self.piece * areas[main - 1], 16)
+                      and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
+        if not candidates:  # most frames: no distance transform of the whole frame
+            return None
         # a seam through the matte cuts off slivers (a line of pixels along an edge): not objects
         depth = scipy.ndimage.maximum(cv2.distanceTransform(solid, cv2.DIST_L2, 3), pieces, np.arange(count))
-        broken = [stats[i] for i in np.argsort(-areas) + 1
-                  if i != main and stats[i, cv2.CC_STAT_AREA] >= max(self.piece * areas[main - 1], 16)
-                  and depth[i] >= 2.5 and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
+        broken = [stats[i] for i in candidates if depth[i] >= 2.5]
         if not broken:
             return None
         where = ", ".join(f"{area} px at x {x}-{x + w}, y {y}-{y + h}" for x, y, w, h, area in broken[:3])
