@@ -210,6 +210,25 @@ def test_ctrl_c_stops_cleanly(tmp_path, lite_weights):
         read_image(str(p))  # everything left behind is whole
 
 
+def test_ctrl_c_waits_until_a_threaded_native_call_returns():
+    """scipy's k-d tree queries join their own worker threads; cut short, they segfault the process."""
+    from adamatte.interrupt import uninterrupted
+
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with uninterrupted():
+            signal.raise_signal(signal.SIGINT)
+            finished.append("query")
+    assert finished == ["query"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a render's clean-up ignores a second Ctrl-C: still ignored
+    try:
+        with uninterrupted():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("output, message", [
     ("matte.exr", "add a frame token"),
     ("/proc/adamatte/matte.####.exr", "cannot create output folder"),

@@ -59,18 +59,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The process's entry point (`adamatte`, `python -m adamatte`): main(), then exit with its code.
-
-    After Ctrl-C the process ends at once rather than finalising the interpreter: the interrupt may
-    have cut short the join of native worker threads that are still running (scipy's k-d tree
-    queries), and finalising under them crashes (exit -11 instead of 130). Our own clean-up (whole
-    files, released locks) has already run by then."""
-    code = main()
-    if code == EXIT_CANCELLED:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (BrokenPipeError, ValueError):  # the reader left, or the stream is closed: nothing to keep
-                pass
-        os._exit(code)
-    sys.exit(code)
+    """The process's entry point (`adamatte`, `python -m adamatte`): main(), then exit with its code."""
+    sys.exit(main())

@@ -23,6 +23,7 @@ import scipy.sparse.linalg
 import scipy.spatial
 import torch
 
+from adamatte.interrupt import uninterrupted
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
 EPSILON = 1e-7  # Levin et al.'s regulariser of the window covariance
@@ -121,7 +122,8 @@ def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: in
     for k, spatial in passes:
         k = min(k, n)
         features = np.column_stack([colours, spatial * xs / max(w - 1, 1), spatial * ys / max(h - 1, 1)])
-        _, neighbours = scipy.spatial.cKDTree(features).query(features, k=k, workers=-1, eps=KNN_EPS)
+        with uninterrupted():
+            _, neighbours = scipy.spatial.cKDTree(features).query(features, k=k, workers=-1, eps=KNN_EPS)
         found.append(np.asarray(neighbours, np.int32).reshape(n, k))  # int32 halves the memory of a 4K band's links
     links = np.concatenate(found, axis=1)  # n×K: node i links to each of links[i]; W = A + Aᵀ
     real = links != np.arange(n, dtype=np.int32)[:, None]  # self-links cancel in D − W

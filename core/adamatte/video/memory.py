@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 import scipy.spatial
 
+from adamatte.interrupt import uninterrupted
+
 REACH = 40  # px around a keyframe's unknown band that its samples come from
 SAMPLES = 3000  # per kind (foreground, background, band) and keyframe
 NEIGHBOURS = 8
@@ -121,7 +123,8 @@ class KeyframeMemory:
         tree, values, subject = self._trees
         queries = features[mask]
         k = min(NEIGHBOURS, len(values))
-        distance, nearest = tree.query(queries, k=k, workers=-1)
+        with uninterrupted():
+            distance, nearest = tree.query(queries, k=k, workers=-1)
         distance, nearest = distance.reshape(count, k), nearest.reshape(count, k)
         neighbour_values = values[nearest]
         share = neighbour_values.mean(axis=1)
@@ -132,7 +135,8 @@ class KeyframeMemory:
         to_subject = np.where(neighbour_values >= SUBJECT_ABOVE, distance, np.inf).min(axis=1)
         far = np.isinf(to_subject)
         if far.any():
-            to_subject[far] = subject.query(queries[far], k=1, workers=-1)[0]
+            with uninterrupted():
+                to_subject[far] = subject.query(queries[far], k=1, workers=-1)[0]
         return np.where(to_subject <= STRANGER, share, 0.0).astype(np.float32)
 
 
