@@ -53,6 +53,22 @@ def test_changed_foreground_near_the_edge_decays_unless_it_looks_like_the_subjec
     assert (out[24:40, 47:52] == FOREGROUND).all(), "unchanged foreground is not touched"
 
 
+def test_an_unknown_pocket_deep_inside_the_subject_does_not_grow():
+    """Decay and the band's widening act only near the background: around a pocket of unknown deep
+    inside the subject they would eat it from within, frame after frame."""
+    size = 200
+    labels = np.full((size, size), BACKGROUND, np.uint8)
+    labels[10:190, 10:190] = FOREGROUND
+    labels[95:105, 95:105] = UNKNOWN
+    everything = np.ones((size, size), bool)
+    still = np.zeros((size, size, 2), np.float32)
+    motion = Motion(still, still, ~everything, everything, 0.0, everything)  # every pixel changed, every flow unsure from t
+    for _ in range(3):  # nothing looks like the subject: what may decay, decays
+        labels = trimap_to_labels(propagate_trimap(labels, motion, subject=lambda m: np.zeros(m.sum())))
+    assert (labels[95:105, 95:105] == UNKNOWN).all() and (labels == UNKNOWN)[60:140, 60:140].sum() == 100
+    assert (labels[12:30, 12:188] == UNKNOWN).all(), "near the background, the same foreground decays"
+
+
 def two_colour_frame(subject=(0.9, 0.3, 0.1), background=(0.1, 0.2, 0.8)) -> tuple[np.ndarray, np.ndarray]:
     image = np.empty((H, W, 3), np.float32)
     image[:] = background

@@ -5,9 +5,10 @@ frame's trimap would carry it on as known. The memory remembers the keyframes in
 pixel the network wants as foreground where the flow says background came from must look like
 the subject to be kept.
 
-Each keyframe adds seeded samples within `REACH` px of its band (where contested pixels will be):
-of its known foreground (value 1), its known background (value 0) and its band, valued by the
-keyframe's matte, so that the subject's soft edge is remembered as the mix it is. A sample is 8-D:
+Each keyframe adds seeded samples of its known foreground (value 1) anywhere, so that the inside of
+a coat is known when it swings to the edge, and within `REACH` px of its band (where contested
+pixels will be) of its known background (value 0) and its band, valued by the keyframe's matte, so
+that the subject's soft edge is remembered as the mix it is. A sample is 8-D:
 the pixel's CIE Lab colour, the Lab mean of its 9×9 surround, and its (weakly weighted) position
 relative to the subject's centre, so that the subject may travel. A pixel's subject value is the
 mean value of its `NEIGHBOURS` nearest samples: the KNN matting estimate of its alpha (Chen et al.
@@ -28,7 +29,7 @@ import scipy.spatial
 
 from adamatte.interrupt import uninterrupted
 
-REACH = 40  # px around a keyframe's unknown band that its samples come from
+REACH = 40  # px around a keyframe's unknown band that its background and band samples come from
 SAMPLES = 3000  # per kind (foreground, background, band) and keyframe
 NEIGHBOURS = 8
 STRANGER = 30.0  # feature distance to the nearest sample of the subject beyond which a pixel is not the subject
@@ -95,8 +96,8 @@ class KeyframeMemory:
         rng = np.random.default_rng([frame & 0xFFFFFFFF, 11])
         values = np.where(unknown, alpha, trimap).reshape(-1)
         picked = []
-        for kind in (trimap == 1.0, trimap == 0.0, unknown):
-            where = np.flatnonzero(kind & near)
+        for kind in (trimap == 1.0, (trimap == 0.0) & near, unknown):
+            where = np.flatnonzero(kind)
             if len(where) > SAMPLES:
                 where = np.sort(rng.choice(where, SAMPLES, replace=False))
             picked.append(where)

@@ -5,12 +5,13 @@ labels with it and the background it reveals is background, not a copy of where 
 foreground was. Two rules keep background from being promoted (docs/rendering.md):
 - a pixel whose motion, by a consistent flow, comes from frame t's background may be background
   or unknown in frame t+1, never known foreground;
-- known foreground within `DECAY_REACH` px of the band whose colour changed along the flow (it was
-  uncovered: the flow followed the background, not the foreground that left) and that does not
-  look like the keyframes' subject (video.memory) decays to unknown, so the network decides it afresh.
+- known foreground within `OUTER_REACH` px of known background whose colour changed along the flow
+  (it was uncovered: the flow followed the background, not the foreground that left) and that does
+  not look like the keyframes' subject (video.memory) decays to unknown, so the network decides it afresh.
 The unknown band is then widened: by a base margin everywhere along the boundary, and somewhat
-further where the flow is unsure of itself (forward and backward flow disagree). Without usable
-flow, the fallback is a plain dilation of the unknown band.
+further where the flow is unsure of itself (forward and backward flow disagree). Foreground farther
+than `OUTER_REACH` from the background is never made unknown, so the subject cannot erode from within.
+Without usable flow, the fallback is a plain dilation of the unknown band.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from adamatte.video.keyframes import Keyframes
 from adamatte.video.memory import KeyframeMemory
 
 FLOW_MAX_WIDTH = 960  # flow is computed at most this wide; trimaps need no finer motion
-DECAY_REACH = 24  # px: known foreground this close to the band must keep looking like the subject
+OUTER_REACH = 48  # px from known background within which foreground may turn unknown (and must keep looking like the subject)
 DECAY_BELOW = 0.5  # subject probability under which changed foreground decays to unknown
 STILL_DECAY_BELOW = 0.2  # ... and under which unchanged foreground does (a ghost that has settled)
 BAND_MARGIN = 8  # px the render widens a propagated band by: the network narrows a band each frame, and a soft fringe lost once is lost
@@ -123,9 +124,10 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
     h, w = labels.shape
     if motion is None:
         return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin)
-    # foreground whose own flow fails the check (its edge, smeared by the flow's smoothness) lands
-    # as unknown: carried as foreground it would trail behind the object, frame after frame
-    carried = np.where(motion.unsure_before & (labels == FOREGROUND), UNKNOWN, labels).astype(np.uint8)
+    # foreground near the outline whose own flow fails the check (its edge, smeared by the flow's
+    # smoothness) lands as unknown: carried as foreground it would trail behind the object, frame after frame
+    near_background = _near_background(labels)
+    carried = np.where(motion.unsure_before & (labels == FOREGROUND) & near_background, UNKNOWN, labels).astype(np.uint8)
     pushed = splat_labels(carried, motion.forward)
     landed = pushed != NOTHING
     # Where nothing of frame t landed and the flow is inconsistent, background has been revealed
@@ -147,8 +149,7 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
 def _decay(labels: np.ndarray, changed: np.ndarray, subject: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
     """Known foreground near the band becomes unknown where its colour changed along the flow and
     (with a memory) it is not clearly the subject, or, with a memory, where it is clearly the background."""
-    fg = (labels == FOREGROUND).astype(np.uint8)
-    ring = (fg == 1) & (cv2.distanceTransform(fg, cv2.DIST_L2, 5) <= DECAY_REACH)
+    ring = (labels == FOREGROUND) & _near_background(labels)
     if subject is None:
         decays = ring & changed
     else:
@@ -156,6 +157,13 @@ def _decay(labels: np.ndarray, changed: np.ndarray, subject: Callable[[np.ndarra
         decays = np.zeros(labels.shape, bool)
         decays[ring] = np.where(changed[ring], p < DECAY_BELOW, p < STILL_DECAY_BELOW)
     return np.where(decays, UNKNOWN, labels).astype(np.uint8)
+
+
+def _near_background(labels: np.ndarray) -> np.ndarray:
+    """Pixels within OUTER_REACH px of known background (H×W uint8 {0, 1, 2} -> H×W bool). The rules
+    that turn foreground to unknown, and the band's widening, act only there: elsewhere they would
+    open pockets inside the subject that grow frame after frame, eating it from within."""
+    return cv2.distanceTransform((labels != BACKGROUND).astype(np.uint8), cv2.DIST_L2, 5) <= OUTER_REACH
 
 
 NOTHING = 255  # splat_labels' value where no pixel of frame t landed
@@ -200,6 +208,7 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> n
     band = cv2.dilate(unknown | boundary, _disk(margin))
     if unsure.any():
         band |= cv2.dilate(band, _disk(extra)) & cv2.dilate(unsure.astype(np.uint8), _disk(2))
+    band &= unknown | _near_background(labels)  # pockets deep inside the subject keep their size
     out = labels.copy()
     out[band == 1] = UNKNOWN
     return labels_to_trimap(out)
