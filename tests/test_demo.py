@@ -24,6 +24,9 @@ def test_demo_renders_the_bundled_clip_with_the_bundled_weights(tmp_path):
     bundled = read_weights_info(resolve_weights(None))
     assert info.attribute("adamatte:weights_hash") == bundled.sha256
     assert read_info(str(tmp_path / "demo" / "contact_sheet.png")).width == 5 * 320
+    again = subprocess.run([sys.executable, "-m", "adamatte", "demo", "-o", str(tmp_path / "demo"), "--progress", "none",
+                            "--device", "cpu"], capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0 and "was already rendered" in again.stderr, again.stderr[-3000:]
 
 
 @pytest.mark.skipif(DEFAULT_WEIGHTS not in bundled_names(), reason="no trained weights are bundled")

@@ -82,5 +82,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from adamatte.demo import run_demo as demo
 
     summary, sheet = demo(args.output, weights=args.weights or None, device=args.device, progress=args.progress)
-    print(f"demo: {len(summary.written)} frames rendered into {args.output}/matte; look at {sheet}", file=sys.stderr)
+    done = (f"{len(summary.written)} frames rendered into {args.output}/matte" if summary.written else
+            f"the matte in {args.output}/matte was already rendered (delete that folder to render it again)")
+    print(f"demo: {done}; look at {sheet}", file=sys.stderr)
     return 0
