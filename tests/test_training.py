@@ -121,6 +121,15 @@ def test_resume_equals_one_run(merged, tmp_path):
             assert torch.equal(value, split[key]), key
 
 
+def test_resuming_on_another_schedule_warns(merged, tmp_path, capsys):
+    assert train_cli(merged, tmp_path, "--name", "sched", "--max-steps", "4", "--until", "2") == 0
+    capsys.readouterr()
+    assert train_cli(merged, tmp_path, "--name", "sched", "--max-steps", "4", "--resume", "--until", "3") == 0
+    assert "warning" not in capsys.readouterr().err
+    assert train_cli(merged, tmp_path, "--name", "sched", "--max-steps", "5", "--resume") == 0
+    assert "scheduled for 4 steps and now runs a 5-step" in capsys.readouterr().err
+
+
 def test_existing_run_needs_resume(merged, tmp_path):
     assert train_cli(merged, tmp_path, "--name", "once") == 0
     assert train_cli(merged, tmp_path, "--name", "once") == 2

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:
             if trainer.resume() and trainer.ctx.is_main:
                 print(f"resuming {cfg.run_dir} at step {trainer.step} of {trainer.total_steps}", file=sys.stderr)
+                if trainer.scheduled_steps not in (None, trainer.total_steps):  # --max-steps or the config changed
+                    print(f"adamatte: warning: {cfg.run_dir} was scheduled for {trainer.scheduled_steps} steps and now runs a "
+                          f"{trainer.total_steps}-step learning-rate schedule; to stop early on the same schedule use --until",
+                          file=sys.stderr)
         elif checkpoint_exists(trainer.checkpoint_path):
             raise AdamatteError(f"{cfg.run_dir} already holds a checkpoint: pass --resume to continue it, or --name for a new run")
         parts = trainer.run(until=args.until, minutes=args.minutes)

@@ -104,6 +104,7 @@ class Trainer:
         if self.steps_per_epoch == 0:
             raise InputError(f"{len(self.dataset)} samples are fewer than one batch of {cfg.batch_size} per process")
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
+        self.scheduled_steps: int | None = None  # the schedule the resumed checkpoint was trained on
         self.step = 0
         self.checkpoint_path = os.path.join(cfg.run_dir, "checkpoint")
         self.validation = validation_items(cfg)
@@ -114,6 +115,7 @@ class Trainer:
             return False
         meta = restore_checkpoint(self.checkpoint_path, model=self.model, loss=self.loss, optimizer=self.optimizer, scaler=self.scaler, ema=self.ema)
         self.step = meta["step"]
+        self.scheduled_steps = meta["extra"].get("total_steps")
         return True
 
     def save(self) -> None:
