@@ -123,7 +123,7 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
     """
     h, w = labels.shape
     if motion is None:
-        return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin)
+        return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin, _near_background(labels))
     # foreground near the outline whose own flow fails the check (its edge, smeared by the flow's
     # smoothness) lands as unknown: carried as foreground it would trail behind the object, frame after frame
     near_background = _near_background(labels)
@@ -143,13 +143,16 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
     from_background = ~motion.unsure & (pulled == BACKGROUND)
     warped[from_background & (warped == FOREGROUND)] = UNKNOWN
     extra = int(np.clip(np.ceil(motion.spread), margin, max_extra))
-    return _widen(_decay(warped, motion.changed, subject), motion.unsure & landed, margin, extra)
+    near_background = _near_background(warped)  # the decay turns no pixel into background: the widening's too
+    return _widen(_decay(warped, near_background, motion.changed, subject), motion.unsure & landed, margin, extra, near_background)
 
 
-def _decay(labels: np.ndarray, changed: np.ndarray, subject: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
-    """Known foreground near the band becomes unknown where its colour changed along the flow and
-    (with a memory) it is not clearly the subject, or, with a memory, where it is clearly the background."""
-    ring = (labels == FOREGROUND) & _near_background(labels)
+def _decay(labels: np.ndarray, near_background: np.ndarray, changed: np.ndarray,
+           subject: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
+    """Known foreground near the background (`near_background`, H×W bool) becomes unknown where its
+    colour changed along the flow and (with a memory) it is not clearly the subject, or, with a
+    memory, where it is clearly the background."""
+    ring = (labels == FOREGROUND) & near_background
     if subject is None:
         decays = ring & changed
     else:
@@ -199,8 +202,9 @@ def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return out
 
 
-def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> np.ndarray:
-    """Unknown band = old unknown ∪ fg/bg boundary, grown by `margin`, and by `extra` where unsure."""
+def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near_background: np.ndarray) -> np.ndarray:
+    """Unknown band = old unknown ∪ fg/bg boundary, grown by `margin`, and by `extra` where unsure;
+    foreground grows unknown only where `near_background` (H×W bool, _near_background)."""
     unknown = (labels == UNKNOWN).astype(np.uint8)
     fg = (labels == FOREGROUND).astype(np.uint8)
     bg = (labels == BACKGROUND).astype(np.uint8)
@@ -208,7 +212,7 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int) -> n
     band = cv2.dilate(unknown | boundary, _disk(margin))
     if unsure.any():
         band |= cv2.dilate(band, _disk(extra)) & cv2.dilate(unsure.astype(np.uint8), _disk(2))
-    band &= unknown | _near_background(labels)  # pockets deep inside the subject keep their size
+    band &= unknown | near_background  # pockets deep inside the subject keep their size
     out = labels.copy()
     out[band == 1] = UNKNOWN
     return labels_to_trimap(out)
