@@ -5,7 +5,7 @@
 
 Frames of any size are reflect-padded to a multiple of 32 and cropped back. Frames above the
 memory budget (`max_megapixels`) are cut into overlapping tiles whose results are blended
-with linear feathers. On CUDA the network runs under fp16/bf16 autocast, channels-last.
+with linear feathers. The network runs channels-last, on CUDA under fp16/bf16 autocast.
 
 Large frames are analysed smaller (`analysis_scale`, after RVM's downsample ratio): the network
 adapts the trimap and estimates alpha on a reduced copy, whose class probabilities and alpha are
@@ -145,9 +145,9 @@ class MattingEngine:
         self.max_pixels = (max_megapixels or DEFAULT_MEGAPIXELS[self.device.type]) * 1e6
         self.overlap = overlap
         self.weights_info = weights_info
-        self.model = model.eval().to(self.device)
+        # channels-last on both devices: on this project's CPU it halved the network's time at 1080p (docs/performance.md)
+        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
 
     @classmethod
@@ -239,8 +239,7 @@ class MattingEngine:
         mode = "reflect" if pad[1] < width and pad[3] < height else "replicate"
         x, t = F.pad(x, pad, mode=mode), F.pad(t, pad, mode=mode)
         x, t = x.to(self.device, non_blocking=True), t.to(self.device, non_blocking=True)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast("cuda", dtype=self.autocast) if self.autocast else contextlib.nullcontext()
         try:
             with torch.inference_mode(), autocast:
