@@ -86,7 +86,8 @@ class Trainer:
         cuda = torch.cuda.is_available()
         self.device = torch.device(f"cuda:{self.ctx.local_rank}" if cuda else "cpu")
         torch.manual_seed(cfg.seed)
-        self.model = AdaMatting(load_model_config(cfg.model)).to(self.device)
+        # channels-last, as the engine runs it: oneDNN's NHWC kernels are faster on the CPU too (docs/performance.md)
+        self.model = AdaMatting(load_model_config(cfg.model)).to(self.device, memory_format=torch.channels_last)
         self.loss = UncertaintyLoss(cfg.sigma_init).to(self.device)
         # the exported weights: an exponential moving average of the trained ones (use_buffers: BN statistics too)
         self.ema = (torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay),
@@ -126,6 +127,7 @@ class Trainer:
 
     def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
         for group in self.optimizer.param_groups:
             group["lr"] = poly_lr(group["base_lr"], self.step, self.total_steps, self.cfg.poly_power)
         with torch.autocast("cuda", enabled=self.scaler.is_enabled()):
