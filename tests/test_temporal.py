@@ -220,29 +220,47 @@ def test_a_piece_that_breaks_away_from_the_subject_warns_and_a_piece_that_was_al
     assert guard.observe(1002, labels, False, alpha=noise) is None
 
 
-def test_a_look_alike_uncovered_behind_the_moving_subject_is_vetoed_though_the_memory_takes_it_for_the_subject():
-    image, trimap = two_colour_frame()
-    memory = remember(image, trimap)
-    # frame t's subject (x 20-50) moves 6 px right; the strip it uncovers (x 20-26) shows something of
-    # the subject's very colour that was behind it. The background is still, so the backward flow there
-    # is zero and lands in frame t's matte, and the forward-backward check fails.
-    frame = image.copy()
-    frame[16:48, 20:56] = (0.9, 0.3, 0.1)
+def _uncovering(frame: np.ndarray, changed: np.ndarray, memory: KeyframeMemory) -> np.ndarray:
+    """The veto on frame t+1 = `frame`, where frame t's subject (x 20-50) moved 6 px right. The background
+    is still, so the backward flow in the strip it left (x 20-26) is zero and lands in frame t's matte,
+    and the forward-backward check fails there. changed: where frame t+1's colour differs along the flow."""
+    _, trimap = two_colour_frame()
     forward = np.zeros((H, W, 2), np.float32)
     forward[16:48, 20:50, 0] = 6.0
     backward = np.zeros((H, W, 2), np.float32)
     backward[16:48, 26:56, 0] = -6.0
     unsure = np.zeros((H, W), bool)
     unsure[16:48, 20:26] = True
-    none = np.zeros((H, W), bool)
-    guide, _ = temporal_guide(subject_alpha(), Motion(forward, backward, unsure, none, 6.0, none), memory, features(frame),
-                              trimap, weight=0.05)
+    guide, _ = temporal_guide(subject_alpha(), Motion(forward, backward, unsure, np.zeros((H, W), bool), 6.0, changed), memory,
+                              features(frame), trimap, weight=0.05)
     labels = np.full((H, W), BACKGROUND, np.uint8)
     labels[16:48, 20:56] = FOREGROUND
-    assert memory.subject_value(features(frame), labels == FOREGROUND).min() > 0.5, "the memory alone would keep it"
-    vetoed = guide.veto(labels, solid(labels))
+    return guide.veto(labels, solid(labels))
+
+
+def test_a_look_alike_uncovered_behind_the_moving_subject_is_vetoed_though_the_memory_takes_it_for_the_subject():
+    image, trimap = two_colour_frame()
+    memory = remember(image, trimap)
+    frame = image.copy()
+    frame[16:48, 26:56] = (0.9, 0.3, 0.1)  # the subject where it moved to
+    frame[16:48, 20:26] = (0.75, 0.22, 0.05)  # what was behind it: a darker shade of the subject, not what frame t showed here
+    changed = np.zeros((H, W), bool)
+    changed[16:48, 20:26] = True
+    strip = np.zeros((H, W), bool)
+    strip[16:48, 20:26] = True
+    assert memory.subject_value(features(frame), strip).min() > 0.5, "the memory alone would keep it"
+    vetoed = _uncovering(frame, strip, memory)
     assert vetoed[18:46, 20:24].all(), "what the subject uncovered is not the subject"
     assert not vetoed[16:48, 28:56].any(), "the subject where it moved to is kept"
+
+
+def test_the_subject_where_the_flow_lost_its_edge_is_not_taken_for_uncovered_background():
+    image, trimap = two_colour_frame()
+    memory = remember(image, trimap)
+    frame = image.copy()
+    frame[16:48, 20:56] = (0.9, 0.3, 0.1)  # the subject grew rightward; its left edge stayed, though its flow failed the check
+    vetoed = _uncovering(frame, np.zeros((H, W), bool), memory)
+    assert not vetoed[16:48, 20:56].any(), "the same colour as frame t showed there: the subject's own edge"
 
 
 def test_the_labels_handed_on_take_back_what_the_solve_made_solid_and_nothing_it_left_soft():

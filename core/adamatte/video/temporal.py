@@ -11,7 +11,8 @@
   needs no vouching, so a soft edge the previous frame lost can come back, but faint alpha
   vouches for nothing on the next frame. Solid foreground where the input trimap left the band
   open must not look clearly like the keyframes' background (a ghost of where the subject was).
-  What the moving subject uncovers is background, whatever it looks like (a look-alike behind it).
+  What the moving subject uncovers (its colour changed along the flow) is background, whatever it
+  looks like (a look-alike behind it).
   Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed.
 """
 
@@ -84,14 +85,16 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
 
 def _revealed_behind(prev_alpha: np.ndarray, carried: np.ndarray, motion: Motion) -> np.ndarray:
     """H×W bool, in frame t+1: what the subject uncovered as it moved. The backward flow there points
-    into frame t's matte (carried ≥ 0.5) but fails its check, and none of frame t's matte lands
-    there along the forward flow: it was hidden behind the subject, so it is not the subject,
-    however much it looks like it. Within REVEAL_REACH px of background the matte did not reach
+    into frame t's matte (carried ≥ 0.5) but fails its check, none of frame t's matte lands
+    there along the forward flow, and its colour is not what frame t showed there: it was hidden
+    behind the subject, so it is not the subject, however much it looks like it. (With the same
+    colour it is the subject's own edge, which the flow lost: on one frame of the distractor clip,
+    112 of the 210 pixels held off without that test were the subject's.) Within REVEAL_REACH px of background the matte did not reach
     (a part of the subject uncovered by another part of it lies inside the subject, not at its edge)."""
     matte = np.where(prev_alpha > 0.02, FOREGROUND, BACKGROUND).astype(np.uint8)
     landed = splat_labels(matte, motion.forward)
     covered = cv2.dilate((landed == FOREGROUND).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    revealed = motion.unsure & (carried >= 0.5) & ~covered
+    revealed = motion.unsure & motion.changed & (carried >= 0.5) & ~covered
     outside = ((carried < 0.02) & ~motion.unsure).astype(np.uint8)
     near_outside = cv2.dilate(outside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * REVEAL_REACH + 1,) * 2)) > 0
     return revealed & near_outside
