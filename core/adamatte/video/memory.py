@@ -46,7 +46,7 @@ def subject_centre(alpha: np.ndarray, forward: np.ndarray | None = None) -> tupl
     mass = float(alpha.sum())
     if mass < 1e-6:
         return w / 2.0, h / 2.0
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
     if forward is not None:
         xs, ys = xs + forward[..., 0], ys + forward[..., 1]
     return float((alpha * xs).sum() / mass), float((alpha * ys).sum() / mass)
@@ -59,9 +59,11 @@ def pixel_features(image: np.ndarray, centre: tuple[float, float]) -> np.ndarray
     lab = cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
     h, w = lab.shape[:2]
     scale = POSITION * 1000.0 / w
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    position = ((xs - centre[0]) * scale)[..., None], ((ys - centre[1]) * scale)[..., None]
-    return np.concatenate([lab, cv2.blur(lab, (SURROUND, SURROUND)), *position], axis=2)
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
+    out = np.empty((h, w, FEATURES), np.float32)
+    out[..., 0:3], out[..., 3:6] = lab, cv2.blur(lab, (SURROUND, SURROUND))
+    out[..., 6], out[..., 7] = (xs - centre[0]) * scale, (ys - centre[1]) * scale
+    return out
 
 
 class KeyframeMemory:

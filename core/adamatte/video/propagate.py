@@ -89,7 +89,7 @@ def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     """Flow between two H×W×3 working-space frames (t, t+1), with its forward-backward check."""
     forward, backward = optical_flow(previous, current)
     h, w = forward.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
 
     def round_trip(flow: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Following `flow` then `back` should return home: (error, motion, unsure) per pixel."""
@@ -134,7 +134,7 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
     # behind a moving foreground: pulling labels back along the (static) background flow would
     # drag the foreground's old position along, so those pixels are background. Elsewhere
     # (the frame's edge, a stretched region) the labels are pulled back along the flow.
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
     pulled = cv2.remap(labels, xs + motion.backward[..., 0], ys + motion.backward[..., 1], cv2.INTER_NEAREST,
                        borderMode=cv2.BORDER_REPLICATE)
     warped = np.where(landed, pushed, np.where(motion.unsure, BACKGROUND, pulled)).astype(np.uint8)
@@ -181,7 +181,7 @@ def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
     (revealed background, the frame's edge) the result is NOTHING.
     """
     h, w = labels.shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
     tx, ty = np.rint(xs + forward[..., 0]).astype(np.int64), np.rint(ys + forward[..., 1]).astype(np.int64)
     inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
     target, source = (ty * w + tx)[inside], labels[inside]

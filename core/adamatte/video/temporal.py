@@ -40,7 +40,7 @@ def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarr
     """Frame t's alpha (H×W 0-1) pulled to frame t+1 along the backward flow, and where to trust it
     (H×W float32 0/1: the flow passes its forward-backward check)."""
     h, w = alpha.shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
     carried = cv2.remap(alpha.astype(np.float32), xs + motion.backward[..., 0], ys + motion.backward[..., 1],
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.clip(carried, 0, 1), (~motion.unsure).astype(np.float32)
