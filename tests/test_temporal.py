@@ -125,6 +125,24 @@ def test_memory_tells_the_subject_from_its_background_and_from_a_stranger():
     assert p(inside) > 0.9 and p(behind) < 0.1 and p(stranger) < 0.5
 
 
+def test_memory_reads_a_frame_once_and_answers_later_questions_about_it_the_same():
+    image, trimap = two_colour_frame()
+    probe = image.copy()
+    probe[20:30, 70:80] = (0.2, 0.8, 0.2)
+    frame = features(probe)
+    ring, edge = np.zeros((H, W), bool), np.zeros((H, W), bool)
+    ring[10:54, 14:56] = True
+    ring[20:44, 24:46] = False
+    edge[14:50, 40:82] = True  # overlaps the ring and reaches the stranger
+    reused = remember(image, trimap)
+    reused.subject_value(frame, ring)
+    for strangers in (True, False):
+        fresh = remember(image, trimap).subject_value(frame, edge, strangers=strangers)
+        assert np.array_equal(reused.subject_value(frame, edge, strangers=strangers), fresh)
+    other = features(np.roll(image, 20, axis=1))  # another frame, the subject moved: nothing of the last one is reused
+    assert np.array_equal(reused.subject_value(other, edge), remember(image, trimap).subject_value(other, edge))
+
+
 def test_memory_veto_holds_off_new_foreground_that_is_not_the_subject():
     image, trimap = two_colour_frame()
     memory = remember(image, trimap)

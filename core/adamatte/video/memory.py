@@ -80,6 +80,9 @@ class KeyframeMemory:
         self.frames: list[int] = []
         self._samples: list[tuple[np.ndarray, np.ndarray]] = []  # (features N×FEATURES, value N in 0-1)
         self._trees: tuple[scipy.spatial.cKDTree, np.ndarray, scipy.spatial.cKDTree] | None = None
+        # the last frame read: its features, and per pixel the neighbours' mean value (NaN: not asked yet) and the
+        # distance to the subject's nearest sample. The propagation and the veto ask about overlapping pixels of one frame.
+        self._read: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.frames)
@@ -106,7 +109,7 @@ class KeyframeMemory:
         where = np.concatenate(picked)
         self._samples.append((features.reshape(-1, FEATURES)[where], values[where].astype(np.float32)))
         self.frames.append(frame)
-        self._trees = None
+        self._trees, self._read = None, None
 
     def subject_value(self, features: np.ndarray, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
         """How much each pixel of `mask` looks like the subject: the mean value (alpha) of its nearest samples.
@@ -114,25 +117,36 @@ class KeyframeMemory:
         features: pixel_features of the frame (H×W×FEATURES). mask: H×W bool. Returns float32, one value
         per True pixel of mask (row-major); 1 everywhere when the memory is empty. strangers: a pixel
         farther than STRANGER from every sample of the subject gets 0 (else only its neighbours count).
+        Each pixel of a frame is searched once: later calls with the same `features` array reuse it.
         """
         count = int(mask.sum())
         if not self.frames or count == 0:
             return np.ones(count, np.float32)
+        if self._read is None or self._read[0] is not features:
+            self._read = features, np.full(mask.shape, np.nan, np.float32), np.full(mask.shape, np.inf)
+        _, share, to_subject = self._read
+        todo = mask & np.isnan(share)
+        if todo.any():
+            share[todo], to_subject[todo] = self._search(features[todo])
+        values = share[mask]
+        if not strangers:
+            return values
+        return np.where(to_subject[mask] <= STRANGER, values, 0.0).astype(np.float32)
+
+    def _search(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """N×FEATURES pixel features -> (mean value of their NEIGHBOURS nearest samples, float32; distance to
+        the nearest sample of the subject), each of length N."""
         if self._trees is None:
             points = np.concatenate([s[0] for s in self._samples])
             values = np.concatenate([s[1] for s in self._samples])
             subject = points[values >= SUBJECT_ABOVE] if (values >= SUBJECT_ABOVE).any() else np.full((1, FEATURES), 1e6, np.float32)
             self._trees = scipy.spatial.cKDTree(points), values, scipy.spatial.cKDTree(subject)
         tree, values, subject = self._trees
-        queries = features[mask]
-        k = min(NEIGHBOURS, len(values))
+        count, k = len(queries), min(NEIGHBOURS, len(values))
         with uninterrupted():
             distance, nearest = tree.query(queries, k=k, workers=-1)
         distance, nearest = distance.reshape(count, k), nearest.reshape(count, k)
         neighbour_values = values[nearest]
-        share = neighbour_values.mean(axis=1)
-        if not strangers:
-            return share.astype(np.float32)
         # The nearest sample of the subject is among the k nearest of all whenever any of them is the
         # subject's; only the pixels with none need the subject's own tree (a second query for all doubled the cost).
         to_subject = np.where(neighbour_values >= SUBJECT_ABOVE, distance, np.inf).min(axis=1)
@@ -140,7 +154,7 @@ class KeyframeMemory:
         if far.any():
             with uninterrupted():
                 to_subject[far] = subject.query(queries[far], k=1, workers=-1)[0]
-        return np.where(to_subject <= STRANGER, share, 0.0).astype(np.float32)
+        return neighbour_values.mean(axis=1), to_subject
 
 
 def keyframe_memory(keyframes, read_rgb: Callable[[int], np.ndarray], before: int,
