@@ -262,9 +262,7 @@ def test_a_look_alike_uncovered_behind_the_moving_subject_is_vetoed_though_the_m
     frame = image.copy()
     frame[16:48, 26:56] = (0.9, 0.3, 0.1)  # the subject where it moved to
     frame[16:48, 20:26] = (0.75, 0.22, 0.05)  # what was behind it: a darker shade of the subject, not what frame t showed here
-    changed = np.zeros((H, W), bool)
-    changed[16:48, 20:26] = True
-    strip = np.zeros((H, W), bool)
+    strip = np.zeros((H, W), bool)  # where the subject was: the colour changed there along the flow
     strip[16:48, 20:26] = True
     assert memory.subject_value(features(frame), strip).min() > 0.5, "the memory alone would keep it"
     vetoed = _uncovering(frame, strip, memory)

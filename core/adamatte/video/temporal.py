@@ -89,8 +89,9 @@ def _revealed_behind(prev_alpha: np.ndarray, carried: np.ndarray, motion: Motion
     there along the forward flow, and its colour is not what frame t showed there: it was hidden
     behind the subject, so it is not the subject, however much it looks like it. (With the same
     colour it is the subject's own edge, which the flow lost: on one frame of the distractor clip,
-    112 of the 210 pixels held off without that test were the subject's.) Within REVEAL_REACH px of background the matte did not reach
-    (a part of the subject uncovered by another part of it lies inside the subject, not at its edge)."""
+    112 of the 210 pixels held off without that test were the subject's.) Within REVEAL_REACH px
+    of background the matte did not reach (a part of the subject uncovered by another part of it
+    lies inside the subject, not at its edge)."""
     matte = np.where(prev_alpha > 0.02, FOREGROUND, BACKGROUND).astype(np.uint8)
     landed = splat_labels(matte, motion.forward)
     covered = cv2.dilate((landed == FOREGROUND).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
