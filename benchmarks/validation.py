@@ -20,6 +20,9 @@ Two image sets, reported apart (--images):
 --analysis-scales 1,0.7,0.5 replaces the engine rows by the network alone and the default (KNN)
 at each analysis scale (--analysis-scale), beside the classical references, in one run: what a
 large frame loses when the network sees it smaller.
+
+--roi-margins 32,64,full does the same for the network's region of interest: the px of context
+it sees around the trimap's band (full: the whole frame).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def main() -> None:
     parser.add_argument("--per-image", action="store_true", help="print every image, not only the means")
     parser.add_argument("--trimaps", default="given,tight", help="trimap kinds, comma separated: given, tight")
     parser.add_argument("--analysis-scales", default="", help="comma list of analysis scales to compare (e.g. 1,0.7,0.5)")
+    parser.add_argument("--roi-margins", default="", help="comma list of region-of-interest margins in px to compare (full: the whole frame)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of engine rows: {', '.join(VARIANTS)}")
     parser.add_argument("--classical", default="closed-form,knn", help="classical rows; closed-form is what the ratios divide by")
     parser.add_argument("--images", default="photos,composites", help="image sets, comma separated: photos, composites")
@@ -75,6 +79,9 @@ def main() -> None:
     if args.analysis_scales:
         args.variants = {f"{label}@{scale}": {"refine": refine, "analysis_scale": float(scale)}
                          for scale in args.analysis_scales.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
+    if args.roi_margins:
+        args.variants = {f"{label}@{margin}": {"refine": refine, "roi_margin": None if margin == "full" else int(margin)}
+                         for margin in args.roi_margins.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
     if args.threads:
         torch.set_num_threads(args.threads)
     photos = discover_eval_items(SHARED, only=tuple(args.items.split(",")))

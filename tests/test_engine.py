@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from adamatte.matting.engine import MattingEngine, feather, tile_windows
+from adamatte.matting.engine import MattingEngine, feather, region_of_interest, tile_windows
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
 
@@ -104,6 +104,53 @@ def test_tiling_is_exact_for_a_local_network():
     tiled = tiled_engine.matte(image, trimap)
     np.testing.assert_allclose(tiled.alpha, whole.alpha, atol=1e-5)
     np.testing.assert_array_equal(tiled.labels, whole.labels)
+
+
+def test_the_region_of_interest_boxes_the_band_and_the_class_edges():
+    trimap = np.zeros((300, 400), np.float32)
+    trimap[100:121, 150:201] = 0.5
+    rows, cols = region_of_interest(trimap, 64)  # grown 64 px, out to the 32 px grid
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (32, 192, 64, 288)
+    mask = np.zeros((300, 400), np.float32)
+    mask[200:, 300:] = 1.0  # a hard mask has no band: its edge is what the network adapts
+    rows, cols = region_of_interest(mask, 10)
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (160, 300, 288, 400)
+    assert region_of_interest(np.ones((50, 60), np.float32), 64) is None
+
+
+class SpyNet(LocalNet):
+    """LocalNet that records the size of every input it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, image, trimap):
+        self.seen.append(tuple(image.shape[2:]))
+        return super().forward(image, trimap)
+
+
+def test_the_network_sees_only_the_region_of_interest():
+    image, trimap = frame(300, 410)  # band rows 75-225, columns 102-307
+    net = SpyNet()
+    boxed = MattingEngine(net, device="cpu", roi_margin=16).matte(image, trimap)
+    assert net.seen == [(224, 288)]  # rows 32-256, columns 64-352
+    outside = np.ones((300, 410), bool)
+    outside[32:256, 64:352] = False
+    assert (boxed.labels[outside] == 0).all() and (boxed.alpha[outside] == 0).all()
+    assert (boxed.probs[outside] == [1, 0, 0]).all()
+    # the network's receptive field (5 px) is inside the margin: the band is as the whole frame's
+    whole = MattingEngine(LocalNet(), device="cpu", roi_margin=None).matte(image, trimap)
+    band = trimap == 128
+    np.testing.assert_allclose(boxed.alpha[band], whole.alpha[band], atol=1e-5)
+    np.testing.assert_array_equal(boxed.labels[band], whole.labels[band])
+
+
+def test_a_trimap_of_one_class_skips_the_network():
+    net = SpyNet()
+    image, _ = frame(64, 96)
+    result = MattingEngine(net, device="cpu", refine="knn").matte(image, np.zeros((64, 96), np.uint8))
+    assert net.seen == [] and (result.alpha == 0).all() and (result.labels == 0).all()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

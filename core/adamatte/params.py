@@ -77,7 +77,8 @@ PARAMS: tuple[Param, ...] = (
           "'none' is the network alone, several times faster.", choices=("none", "knn", "closed-form", "mixed"), group="engine"),
     Param("refine_prior", "float", 0.0, "With --refine: how strongly the solve keeps to the network's alpha (0: not at all).",
           minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),
-    Param("max_megapixels", "float", 0.0, "Frames larger than this are matted in overlapping tiles. 0: 2.5 on the CPU, 9 on CUDA.",
+    Param("max_megapixels", "float", 0.0, "Frames whose region around the trimap's band is larger than this are matted "
+          "in overlapping tiles. 0: 2.5 on the CPU, 9 on CUDA.",
           minimum=0.0, maximum=1000.0, label="Max megapixels", group="engine"),
     Param("analysis_scale", "float", 0.0, "Scale at which the network analyses a frame: it adapts the trimap on a copy "
           "this much smaller, and the refinement solves the edges at full resolution: faster, softer. 0: automatic, full "

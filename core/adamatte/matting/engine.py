@@ -7,6 +7,10 @@ Frames of any size are reflect-padded to a multiple of 32 and cropped back. Fram
 memory budget (`max_megapixels`) are cut into overlapping tiles whose results are blended
 with linear feathers. The network runs channels-last, on CUDA under fp16/bf16 autocast.
 
+The network sees only the trimap's region of interest: the box around its unknown band and its
+class edges, grown by `roi_margin` px and snapped to the network's 32 px grid. Known pixels
+farther out keep their class, so a subject filling a third of the frame costs a third of one.
+
 Large frames are analysed smaller (`analysis_scale`, after RVM's downsample ratio): the network
 adapts the trimap and estimates alpha on a reduced copy, whose class probabilities and alpha are
 upsampled, and the refinement solves its band at full resolution, where the edge detail is.
@@ -38,6 +42,9 @@ DEFAULT_OVERLAP = 96
 # --analysis-scale 0: frames larger than this are analysed at the scale that brings them down to it.
 # Full scale through 4K: every reduced scale measured worse on the validation split (MODEL_CARD.md).
 DEFAULT_ANALYSIS_MEGAPIXELS = {"cpu": 9.0, "cuda": 9.0}
+# px of context around the trimap's unknown band and class edges that the network sees (None: the whole frame);
+# training crops are centred on the band with about this much around it (MODEL_CARD.md: chosen by numbers)
+ROI_MARGIN = 64
 # the request fields that make an engine (adamatte.params names)
 ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapixels", "analysis_scale", "refine", "refine_prior")
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
@@ -110,6 +117,23 @@ def feather(start: int, stop: int, length: int, overlap: int) -> np.ndarray:
     return np.clip(w, 0.0, 1.0)
 
 
+def region_of_interest(trimap: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The box (rows, columns) around a {0, 0.5, 1} trimap's unknown pixels and class edges (H×W), grown by
+    `margin` px and out to the network's OUTPUT_STRIDE grid; None when the trimap is one class throughout."""
+    active = trimap == 0.5
+    active[:, 1:] |= trimap[:, 1:] != trimap[:, :-1]
+    active[1:, :] |= trimap[1:, :] != trimap[:-1, :]
+    rows, cols = np.flatnonzero(active.any(axis=1)), np.flatnonzero(active.any(axis=0))
+    if not len(rows):
+        return None
+
+    def span(first: int, last: int, length: int) -> slice:
+        start = max(first - margin, 0) // OUTPUT_STRIDE * OUTPUT_STRIDE
+        return slice(start, min(-(-(last + 1 + margin) // OUTPUT_STRIDE) * OUTPUT_STRIDE, length))
+
+    return span(rows[0], rows[-1], trimap.shape[0]), span(cols[0], cols[-1], trimap.shape[1])
+
+
 def shrink_trimap(trimap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """An H×W {0, 0.5, 1} trimap resized to `size` (width, height): a reduced pixel is known only
     where every full-resolution pixel under it is, so a thin band never vanishes."""
@@ -131,6 +155,7 @@ class MattingEngine:
         max_megapixels: float | None = None,
         analysis_scale: float = 0.0,
         overlap: int = DEFAULT_OVERLAP,
+        roi_margin: int | None = ROI_MARGIN,
         refine: str = "none",
         refine_prior: float = 0.0,
         weights_info: WeightsInfo | None = None,
@@ -144,6 +169,7 @@ class MattingEngine:
         self.respect_trimap = respect_trimap
         self.max_pixels = (max_megapixels or DEFAULT_MEGAPIXELS[self.device.type]) * 1e6
         self.overlap = overlap
+        self.roi_margin = roi_margin
         self.weights_info = weights_info
         # channels-last on both devices: on this project's CPU the network ran 1.3x faster at 1080p (docs/performance.md)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
@@ -176,18 +202,11 @@ class MattingEngine:
         user = normalize_trimap(trimap)
         if user.shape != image.shape[:2]:
             raise InputError(f"the trimap is {user.shape[1]}x{user.shape[0]} but the image is {image.shape[1]}x{image.shape[0]}")
-        height, width = user.shape
-        scale = self.scale_for(height, width)
-        if scale < 1.0:
-            size = (max(round(width * scale), 1), max(round(height * scale), 1))
-            probs, refined = self._run_any(cv2.resize(image, size, interpolation=cv2.INTER_AREA), shrink_trimap(user, size))
-            probs = cv2.resize(probs, (width, height), interpolation=cv2.INTER_LINEAR)
-            refined = cv2.resize(refined, (width, height), interpolation=cv2.INTER_LINEAR)
-        else:
-            probs, refined = self._run_any(image, user)
+        probs, refined = self._run_region(image, user)
         t1 = time.perf_counter()
         labels = probs.argmax(axis=2).astype(np.uint8)
         confidence, margin = REFINE_BAND.get(self.refine, (0.0, 0))
+        scale = self.scale_for(*user.shape)
         if scale < 1.0:  # upsampled labels are off by up to a reduced pixel: the solve gets that much more room
             margin += math.ceil(1.0 / scale)
         unsure = probs.max(axis=2) < confidence
@@ -215,6 +234,28 @@ class MattingEngine:
         t3 = time.perf_counter()
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, **stages, "total": t3 - t0},
                            vetoed)
+
+    def _run_region(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network on the trimap's region of interest, at the analysis scale: class probabilities
+        H×W×3 and alpha H×W for the whole frame, the trimap's own classes outside the region."""
+        probs = np.zeros((*trimap.shape, 3), np.float32)
+        probs[..., BACKGROUND], probs[..., FOREGROUND] = trimap == 0.0, trimap == 1.0
+        refined = trimap.copy()
+        box = region_of_interest(trimap, self.roi_margin) if self.roi_margin is not None else (slice(None), slice(None))
+        if box is None:
+            return probs, refined
+        image, trimap = image[box], trimap[box]
+        height, width = trimap.shape
+        scale = self.scale_for(*probs.shape[:2])
+        if scale < 1.0:
+            size = (max(round(width * scale), 1), max(round(height * scale), 1))
+            p, a = self._run_any(cv2.resize(image, size, interpolation=cv2.INTER_AREA), shrink_trimap(trimap, size))
+            p = cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR)
+            a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
+        else:
+            p, a = self._run_any(image, trimap)
+        probs[box], refined[box] = p, a
+        return probs, refined
 
     def scale_for(self, height: int, width: int) -> float:
         """The scale a height×width frame is analysed at: --analysis-scale, or with 0 the one that
