@@ -4,7 +4,9 @@ untouched by the choice). For each solver, every (confidence, margin) pair: the 
 adapted trimap's unknown region plus the pixels where the network is less sure of its class
 than `confidence`, grown by `margin` px; optionally with the network's alpha as a prior of some
 weight, and (KNN) known pixels within `reach` px in the graph and other neighbour passes
-(`--passes 20x2+10x0.1`: 20 neighbours at position weight 2, then 10 at 0.1).
+(`--passes 20x2+10x0.1`: 20 neighbours at position weight 2, then 10 at 0.1). `--user-band 0,8,16`
+also tries the band joined with the input trimap's own unknown pixels where that band is at most so
+many px wide (0: not at all), so the network cannot narrow a band that was drawn tight.
 
 Two kinds of trimap, two settings:
   - drawn (the default): the alphamatting.com TRAINING photos with both of their trimaps
@@ -17,7 +19,7 @@ Seconds per image or frame for the solve alone.
 
     python benchmarks/refine_band.py [--methods knn,closed-form,mixed] [--confidence 0.7,0.8,0.9] [--margins 0,1]
         [--prior-weights 0,0.1] [--reach 10,20] [--passes 10x2+10x0.1,20x2+10x0.1] [--knn-weights 0.1,0.3]
-        [--trimaps given,tight] [--clips GT04,GT14 --frames 30]
+        [--user-band 0,8,16] [--trimaps given,tight] [--clips GT04,GT14 --frames 30]
 
 `mixed` is closed-form's system plus KNN's at --knn-weights (matting.refine.mixed_system).
 """
@@ -31,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 from validation import tight_items
 from video import make_gt07_clip
@@ -47,7 +50,8 @@ from adamatte.video.progress import Progress
 from adamatte.video.render import Renderer
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "alphamatting_train")
-Case = tuple[np.ndarray, MatteResult, Callable[[np.ndarray], tuple[float, float]]]  # image, network's result, score
+# image, the trimap the network was given, its result, a scorer of alpha
+Case = tuple[np.ndarray, np.ndarray, MatteResult, Callable[[np.ndarray], tuple[float, float]]]
 
 
 def drawn_cases(engine: MattingEngine, held_out: set[str], kind: str) -> list[Case]:
@@ -63,7 +67,7 @@ def _item_cases(engine: MattingEngine, item: Item) -> list[Case]:
     image, gt = read_rgb(item.image), read_matte(item.alpha)
     for path in item.trimaps:
         trimap = normalize_trimap(read_matte(path))
-        cases.append((image, engine.matte(image, trimap),
+        cases.append((image, trimap, engine.matte(image, trimap),
                       lambda a, gt=gt, t=trimap: (sad(a, gt, t), gradient_error(a, gt, t))))
     return cases
 
@@ -86,7 +90,7 @@ def propagated_cases(items: list[str], frames: int, weights: str) -> list[Case]:
                 result holds only the refined alpha, so the network runs a second time for it."""
                 frame = next(frame_of)
                 if frame != keyframe:
-                    cases.append((image, unrefined.matte(image, trimap, guide), lambda a, gt=truth[frame]: (mad_e3(a, gt), mse_e3(a, gt))))
+                    cases.append((image, trimap, unrefined.matte(image, trimap, guide), lambda a, gt=truth[frame]: (mad_e3(a, gt), mse_e3(a, gt))))
                 return refined(image, trimap, guide)
 
             engine.matte = matte
@@ -105,6 +109,8 @@ def main() -> None:
     parser.add_argument("--passes", default="+".join(f"{k}x{s:g}" for k, s in KNN_PASSES),
                         help="KNN only: neighbour passes, comma-separated sets of NxWEIGHT joined by +")
     parser.add_argument("--knn-weights", default=str(MIXED_KNN), help="mixed only: KNN's weight beside closed-form")
+    parser.add_argument("--user-band", default="0", help="px: the band also holds the input trimap's unknown pixels where "
+                        "its band is at most this wide (0: not at all)")
     parser.add_argument("--trimaps", default="given,tight", help="drawn kinds: given (alphamatting.com's), tight (T_opt + 1-3 px)")
     parser.add_argument("--clips", default="", help="training foregrounds to move over a clip: choose the propagated band")
     parser.add_argument("--frames", type=int, default=30)
@@ -123,9 +129,19 @@ def main() -> None:
         sweep(cases, ("SAD", "Grad"), args)
 
 
+def drawn_tight(trimap: np.ndarray, width: int) -> np.ndarray:
+    """H×W bool: the unknown pixels of a {0, 0.5, 1} trimap whose band is at most `width` px across
+    there (the distances to its known foreground and background, summed)."""
+    if width <= 0:
+        return np.zeros(trimap.shape, bool)
+    across = (cv2.distanceTransform((trimap != 1.0).astype(np.uint8), cv2.DIST_L2, 5)
+              + cv2.distanceTransform((trimap != 0.0).astype(np.uint8), cv2.DIST_L2, 5))
+    return (trimap == 0.5) & (across <= width)
+
+
 def sweep(cases: list[Case], metrics: tuple[str, str], args: argparse.Namespace) -> None:
     """One row per method and setting: the mean of both metrics over `cases`, and the solve's seconds."""
-    print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{'passes':>16}{'knn':>6}"
+    print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{'passes':>16}{'knn':>6}{'user':>5}"
           f"{metrics[0]:>8}{metrics[1]:>8}{'s/image':>9}")
     for method in args.methods.split(","):
         knn, mixed = method == "knn", method == "mixed"
@@ -133,13 +149,15 @@ def sweep(cases: list[Case], metrics: tuple[str, str], args: argparse.Namespace)
         pass_sets = [tuple((int(k), float(w)) for k, w in (p.split("x") for p in group.split("+")))
                      for group in args.passes.split(",")] if knn else [None]
         knn_weights = [float(w) for w in args.knn_weights.split(",")] if mixed else [None]
-        for confidence, margin, weight, reach, passes, knn_weight in itertools.product(
+        for confidence, margin, weight, reach, passes, knn_weight, user in itertools.product(
                 [float(c) for c in args.confidence.split(",")], [int(m) for m in args.margins.split(",")],
-                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets, knn_weights):
+                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets, knn_weights,
+                [int(u) for u in args.user_band.split(",")]):
             options = {"reach": reach, "passes": passes} if knn else {"knn_weight": knn_weight} if mixed else {}
             scores, seconds = [], []
-            for image, result, score in cases:
-                band = np.where(result.probs.max(axis=2) < confidence, UNKNOWN, result.labels).astype(np.uint8)
+            for image, trimap, result, score in cases:
+                unsure = (result.probs.max(axis=2) < confidence) | drawn_tight(trimap, user)
+                band = np.where(unsure, UNKNOWN, result.labels).astype(np.uint8)
                 t0 = time.perf_counter()
                 alpha = refine_alpha(image, band, result.alpha, method=method, margin=margin, prior_weight=weight, **options)
                 seconds.append(time.perf_counter() - t0)
@@ -147,7 +165,7 @@ def sweep(cases: list[Case], metrics: tuple[str, str], args: argparse.Namespace)
             first, second = np.mean(scores, axis=0)
             passes_label = "+".join(f"{k}x{w:g}" for k, w in passes or ()) or "-"
             print(f"{method:<13}{confidence:11.2f}{margin:8d}{weight:7.2f}{reach or '-':>7}{passes_label:>16}"
-                  f"{knn_weight if knn_weight is not None else '-':>6}{first:8.2f}{second:8.2f}{np.mean(seconds):9.2f}", flush=True)
+                  f"{knn_weight if knn_weight is not None else '-':>6}{user:5d}{first:8.2f}{second:8.2f}{np.mean(seconds):9.2f}", flush=True)
 
 
 if __name__ == "__main__":
