@@ -43,7 +43,8 @@ DEFAULT_OVERLAP = 96
 # Full scale through 4K: every reduced scale measured worse on the validation split (MODEL_CARD.md).
 DEFAULT_ANALYSIS_MEGAPIXELS = {"cpu": 9.0, "cuda": 9.0}
 # px of context around the trimap's unknown band and class edges that the network sees (None: the whole frame);
-# training crops are centred on the band with about this much around it (MODEL_CARD.md: chosen by numbers)
+# training crops are centred on the band with about this much around them. 64 px matched the whole frame's
+# mattes on the held-out split (docs/performance.md).
 ROI_MARGIN = 64
 # the request fields that make an engine (adamatte.params names)
 ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapixels", "analysis_scale", "refine", "refine_prior")
