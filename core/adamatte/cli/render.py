@@ -72,7 +72,8 @@ def run_render(args: argparse.Namespace) -> int:
         progress.error("interrupted", EXIT_CANCELLED)
         raise
     if request.progress != "json":
-        done = f"{len(summary.written)} frames in {summary.seconds:.1f} s ({summary.model_seconds / max(len(summary.written), 1):.2f} s/frame in the network)"
+        per_frame = summary.model_seconds / max(len(summary.written), 1)
+        done = f"{len(summary.written)} frames in {summary.seconds:.1f} s ({per_frame:.2f} s/frame matting: the network and the refinement)"
         print(f"wrote {done} to {request.output}" + (f"; {len(summary.warnings)} drift warnings" if summary.warnings else ""),
               file=sys.stderr)
     return 0

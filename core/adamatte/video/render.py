@@ -43,8 +43,8 @@ class RenderSummary:
     written: list[int]
     skipped: list[int]
     warnings: list[str]
-    seconds: float
-    model_seconds: float
+    seconds: float  # the whole render
+    model_seconds: float  # in the engine: the network and the refinement
 
 
 class Renderer:
