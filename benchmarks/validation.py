@@ -33,6 +33,7 @@ import glob
 import os
 import tempfile
 import zlib
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -77,11 +78,9 @@ def main() -> None:
         parser.error("--classical must include closed-form: the ratios are to it")
     args.variants = {name: VARIANTS[name] for name in args.variants.split(",")}
     if args.analysis_scales:
-        args.variants = {f"{label}@{scale}": {"refine": refine, "analysis_scale": float(scale)}
-                         for scale in args.analysis_scales.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
+        args.variants = setting_rows("analysis_scale", args.analysis_scales, float)
     if args.roi_margins:
-        args.variants = {f"{label}@{margin}": {"refine": refine, "roi_margin": None if margin == "full" else int(margin)}
-                         for margin in args.roi_margins.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
+        args.variants = setting_rows("roi_margin", args.roi_margins, lambda margin: None if margin == "full" else int(margin))
     if args.threads:
         torch.set_num_threads(args.threads)
     photos = discover_eval_items(SHARED, only=tuple(args.items.split(",")))
@@ -91,6 +90,13 @@ def main() -> None:
             for kind in args.trimaps.split(","):
                 print(f"\n{images}, {kind} trimaps" + (" (T_opt dilated 1-3 px)" if kind == "tight" else " (alphamatting.com trimap1, trimap2)"))
                 report(tight_items(items, os.path.join(tmp, images)) if kind == "tight" else items, args)
+
+
+def setting_rows(option: str, values: str, parse: Callable[[str], object]) -> dict[str, dict]:
+    """The network alone and the default (KNN) at each of the comma-separated `values` of an engine
+    `option`, as --variants rows named like network@0.7."""
+    return {f"{label}@{value}": {"refine": refine, option: parse(value)}
+            for value in values.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
 
 
 def composite_items(items: list[Item], folder: str) -> list[Item]:

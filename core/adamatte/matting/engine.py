@@ -203,11 +203,11 @@ class MattingEngine:
         user = normalize_trimap(trimap)
         if user.shape != image.shape[:2]:
             raise InputError(f"the trimap is {user.shape[1]}x{user.shape[0]} but the image is {image.shape[1]}x{image.shape[0]}")
-        probs, refined = self._run_region(image, user)
+        scale = self.scale_for(*user.shape)
+        probs, refined = self._run_region(image, user, scale)
         t1 = time.perf_counter()
         labels = probs.argmax(axis=2).astype(np.uint8)
         confidence, margin = REFINE_BAND.get(self.refine, (0.0, 0))
-        scale = self.scale_for(*user.shape)
         if scale < 1.0:  # upsampled labels are off by up to a reduced pixel: the solve gets that much more room
             margin += math.ceil(1.0 / scale)
         unsure = probs.max(axis=2) < confidence
@@ -236,9 +236,9 @@ class MattingEngine:
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, **stages, "total": t3 - t0},
                            vetoed)
 
-    def _run_region(self, image: np.ndarray, trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The network on the trimap's region of interest, at the analysis scale: class probabilities
-        H×W×3 and alpha H×W for the whole frame, the trimap's own classes outside the region."""
+    def _run_region(self, image: np.ndarray, trimap: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """The network on the trimap's region of interest, at the analysis `scale` (scale_for): class
+        probabilities H×W×3 and alpha H×W for the whole frame, the trimap's own classes outside the region."""
         probs = np.zeros((*trimap.shape, 3), np.float32)
         probs[..., BACKGROUND], probs[..., FOREGROUND] = trimap == 0.0, trimap == 1.0
         refined = trimap.copy()
@@ -247,7 +247,6 @@ class MattingEngine:
             return probs, refined
         image, trimap = image[box], trimap[box]
         height, width = trimap.shape
-        scale = self.scale_for(*probs.shape[:2])
         if scale < 1.0:
             size = (max(round(width * scale), 1), max(round(height * scale), 1))
             p, a = self._run_any(cv2.resize(image, size, interpolation=cv2.INTER_AREA), shrink_trimap(trimap, size))
