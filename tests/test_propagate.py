@@ -66,3 +66,18 @@ def test_flow_between_identical_frames_keeps_the_labels():
     assert np.abs(forward).max() < 0.5 and np.abs(backward).max() < 0.5
     out = trimap_to_labels(propagate_trimap(labels, measure_motion(image, image)))
     assert np.all(out[44:76, 68:100] == FOREGROUND) and out[5, 5] == BACKGROUND
+
+
+def test_a_thin_band_grows_by_the_margin_but_a_wide_one_does_not():
+    """The network narrows a thin band each frame, so propagation widens it again; a band it left wide
+    (the judo demo's wall) would swallow the background a margin at a time, so it keeps its size."""
+    labels = np.zeros((H, W), np.uint8)
+    labels[40:80, 20:60] = FOREGROUND
+    labels[38:82, 18:62][(labels[38:82, 18:62] == BACKGROUND)] = 1  # a 2 px band around the left square
+    labels[30:90, 120:180] = 1  # a wide unknown region on the right: 30 px deep
+    out = trimap_to_labels(propagate_trimap(labels, None, margin=4))
+    assert np.all(out[34:38, 40] == 1) and np.all(out[60, 14:18] == 1), "the thin band grew by 4 px"
+    assert out[33, 40] == BACKGROUND and out[60, 13] == BACKGROUND
+    grown = (out == 1) & (labels != 1)
+    assert not grown[:, 100:].any(), "the wide region did not grow"
+    assert np.all(out[30:90, 120:180] == 1), "nor shrink"
