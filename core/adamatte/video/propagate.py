@@ -39,7 +39,7 @@ CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the 
 # An unknown region deeper than this many margins (from its nearest known pixel) is a band the network did
 # not narrow; growing it by the margin every frame makes it swallow the background (judo's wall, 48,800 ->
 # 68,300 px over 1012-1016), so neither it nor its edge grows. 1.5: gt07 better on every metric, the
-# distractor (thin bands) unchanged (docs/MODEL_CARD.md).
+# distractor (thin bands) unchanged; 1.0 and 2.5 measured worse on gt07 (docs/MODEL_CARD.md).
 WIDE_BAND = 1.5
 SOLID = 0.98  # final alpha at or above which a band pixel is carried on as foreground (at or below 1 - SOLID: background)
 
