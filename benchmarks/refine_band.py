@@ -143,6 +143,8 @@ def sweep(cases: list[Case], metrics: tuple[str, str], args: argparse.Namespace)
     """One row per method and setting: the mean of both metrics over `cases`, and the solve's seconds."""
     print(f"{'method':<13}{'confidence':>11}{'margin':>8}{'prior':>7}{'reach':>7}{'passes':>16}{'knn':>6}{'user':>5}"
           f"{metrics[0]:>8}{metrics[1]:>8}{'s/image':>9}")
+    user_bands = [int(u) for u in args.user_band.split(",")]
+    tight = {user: [drawn_tight(trimap, user) for _, trimap, _, _ in cases] for user in user_bands}  # once, not per setting
     for method in args.methods.split(","):
         knn, mixed = method == "knn", method == "mixed"
         reaches = [int(r) for r in args.reach.split(",")] if knn else [None]
@@ -151,12 +153,11 @@ def sweep(cases: list[Case], metrics: tuple[str, str], args: argparse.Namespace)
         knn_weights = [float(w) for w in args.knn_weights.split(",")] if mixed else [None]
         for confidence, margin, weight, reach, passes, knn_weight, user in itertools.product(
                 [float(c) for c in args.confidence.split(",")], [int(m) for m in args.margins.split(",")],
-                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets, knn_weights,
-                [int(u) for u in args.user_band.split(",")]):
+                [float(p) for p in args.prior_weights.split(",")], reaches, pass_sets, knn_weights, user_bands):
             options = {"reach": reach, "passes": passes} if knn else {"knn_weight": knn_weight} if mixed else {}
             scores, seconds = [], []
-            for image, trimap, result, score in cases:
-                unsure = (result.probs.max(axis=2) < confidence) | drawn_tight(trimap, user)
+            for (image, _, result, score), drawn in zip(cases, tight[user]):
+                unsure = (result.probs.max(axis=2) < confidence) | drawn
                 band = np.where(unsure, UNKNOWN, result.labels).astype(np.uint8)
                 t0 = time.perf_counter()
                 alpha = refine_alpha(image, band, result.alpha, method=method, margin=margin, prior_weight=weight, **options)
