@@ -31,6 +31,7 @@ from adamatte.model.weights import weights_metadata
 from adamatte.video.drift import DriftGuard
 from adamatte.video.memory import keyframe_memory, pixel_features, subject_centre
 from adamatte.video.plan import RenderPlan, RenderRequest
+from adamatte.video.plate import BackgroundPlate
 from adamatte.video.progress import Progress
 from adamatte.video.propagate import carried_labels, input_trimap, measure_motion
 from adamatte.video.lock import FrameLocks
@@ -69,13 +70,13 @@ class Renderer:
         return dataclasses.replace(plate, plate=fg * scale)
 
     def _write(self, frame: int, result: MatteResult, labels: np.ndarray, plate: Frame, fg: Frame | None, origin: str,
-               progress: Progress, started: float, total: int) -> None:
+               background: np.ndarray | None, progress: Progress, started: float, total: int) -> None:
         """On the writer thread: files only, no compute."""
         meta = {"adamatte:trimap_source": origin}
         for name, sink in self.sinks.items():
             values = result.trimap if name == "trimap" else result.alpha
             sink.write(frame, values, fg if name == "fg" else plate, meta)
-        write_state(self.sinks, frame, labels, result.alpha, self.fingerprints)  # last: the sidecars mark it complete
+        write_state(self.sinks, frame, labels, result.alpha, self.fingerprints, background)  # last: the sidecars mark it complete
         progress.frame(frame, time.perf_counter() - started, total)  # reported once it is on disk
 
     def _check_keyframe(self, frame: int, trimap: np.ndarray, progress: Progress, warnings: list[str]) -> None:
@@ -95,8 +96,9 @@ class Renderer:
     def run(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenderSummary:
         r = self.request
         progress = progress or Progress(r.progress)
-        chain, prev_labels, prev_alpha, prev_frame, stale = (resume_point(self.sinks, self.chain, self.write_frames, self.fingerprints)
-                                                             if r.resume else (self.chain, None, None, None, {}))
+        chain, prev_labels, prev_alpha, background, prev_frame, stale = (
+            resume_point(self.sinks, self.chain, self.write_frames, self.fingerprints) if r.resume
+            else (self.chain, None, None, BackgroundPlate(), None, {}))
         write_set = set(self.write_frames)
         to_write = [f for f in chain if f in write_set]
         locks = FrameLocks(self.sinks["alpha"], to_write)
@@ -159,7 +161,11 @@ class Renderer:
                     source_key, origin = frame, f"keyframe {frame}"
                 else:
                     origin = f"propagated from keyframe {source_key}" if source_key is not None else f"propagated (resumed after {prev_frame})"
-                    guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal)
+                    shows = None
+                    if memory is not None:
+                        background.follow(motion)
+                        shows = background.shows(plate.rgb)
+                    guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal, shows_plate=shows)
                     if guided is not None:
                         guided, seen = guided
                 result = self.engine.matte(plate.rgb, trimap, guided)
@@ -172,9 +178,12 @@ class Renderer:
                     progress.warning(frame, str(warning))
                 prev_alpha = carried_alpha(result.alpha)
                 prev_labels = carried_labels(result.labels, prev_alpha)
+                if memory is not None:  # a keyframe starts a fresh plate: a chunk warming up from it has the same one
+                    background = BackgroundPlate() if is_key else background
+                    background.observe(plate.rgb, prev_alpha)
                 if frame in write_set:
                     writer.submit(self._write, frame, result, prev_labels, plate, self._clean_foreground(result, plate), origin,
-                                  progress, t0, len(to_write))
+                                  background.to_image() if background else None, progress, t0, len(to_write))
                     written.append(frame)
         except KeyboardInterrupt:
             if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut the clean-up short

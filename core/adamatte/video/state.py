@@ -2,6 +2,7 @@
 
     .adamatte/matte.1001.alpha.exr    the alpha as the next frame's temporal prior saw it (half),
                                       with the frame's fingerprint and settings in its header
+    .adamatte/matte.1001.plate.png    the background plate after the frame (video.plate; with the keyframe memory)
     .adamatte/matte.1001.labels.png   the labels handed on to the next frame, 0/128/255 (written last;
                                       video.propagate.carried_labels)
 
@@ -10,7 +11,8 @@ its fingerprint is the one this render would give it: a hash of the weights, eve
 changes pixels, and the keyframe trimaps (their bytes) at or before it. --resume, and a farm chunk
 whose predecessor has finished, continue propagation from the last finished frame's sidecars (the
 keyframe memory is rebuilt from the keyframes themselves), so they reproduce one sequential render
-exactly; frames made with other settings are rendered again.
+exactly (a keyframe starts a fresh plate, so a chunk that warms up from one has the plate a
+sequential render had); frames made with other settings are rendered again.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ import numpy as np
 
 from adamatte.errors import InputError
 from adamatte.io.hashing import sha256_of
-from adamatte.io.image import read_info, read_matte, write_image
+from adamatte.io.image import read_image, read_info, read_matte, write_image
 from adamatte.io.sink import FrameSink
 from adamatte.matting.trimap import read_labels, write_labels
+from adamatte.video.plate import BackgroundPlate
 
 
-SIDECAR_EXTENSIONS = {"labels": ".png", "alpha": ".exr", "lock": ""}
+SIDECAR_EXTENSIONS = {"labels": ".png", "alpha": ".exr", "plate": ".png", "lock": ""}
 
 
 def sidecar_path(output: FrameSink, frame: int, kind: str = "labels") -> str:
-    """Where a finished frame's carried labels (kind 'labels') or alpha ('alpha') are kept for --resume
+    """Where a finished frame's carried labels (kind 'labels'), alpha ('alpha') or background plate ('plate') are kept for --resume
     and chunked renders, and where a render's claim on the frame ('lock', video.lock) lives."""
     directory, name = os.path.split(output.path(frame))
     stem = os.path.splitext(name)[0]
@@ -59,7 +62,9 @@ class Fingerprints:
     keyframe trimaps (file hashes) at or before the frame, hashed into a frame's fingerprint."""
 
     def __init__(self, request: Any, weights_hash: str, keyframe_paths: dict[int, str]):
-        self.settings = {name: getattr(request, name) for name in PIXEL_SETTINGS} | {"weights": weights_hash}
+        # "plate": frames made before the background plate (video.plate) was part of the memory are stale
+        self.settings = {name: getattr(request, name) for name in PIXEL_SETTINGS} | {"weights": weights_hash,
+                                                                                     "plate": bool(request.keyframe_memory)}
         self.keyframes = {frame: sha256_of(path) for frame, path in sorted(keyframe_paths.items())}
 
     def settings_of(self, frame: int) -> dict[str, Any]:
@@ -69,10 +74,15 @@ class Fingerprints:
         return hashlib.sha256(json.dumps(self.settings_of(frame), sort_keys=True).encode()).hexdigest()[:32]
 
 
-def write_state(sinks: dict[str, FrameSink], frame: int, labels: np.ndarray, alpha: np.ndarray, fingerprints: Fingerprints) -> None:
-    """The frame's sidecars; the labels last, since their presence marks the frame complete."""
+def write_state(sinks: dict[str, FrameSink], frame: int, labels: np.ndarray, alpha: np.ndarray, fingerprints: Fingerprints,
+                plate: np.ndarray | None = None) -> None:
+    """The frame's sidecars; the labels last, since their presence marks the frame complete.
+    plate: BackgroundPlate.to_image() after the frame (H×W×4 uint8), or None (no keyframe memory)."""
     metadata = {"adamatte:fingerprint": fingerprints.of(frame), "adamatte:settings": json.dumps(fingerprints.settings_of(frame))}
     write_image(sidecar_path(sinks["alpha"], frame, "alpha"), carried_alpha(alpha), ["Y"], metadata=metadata)
+    if plate is not None:
+        write_image(sidecar_path(sinks["alpha"], frame, "plate"), plate.astype(np.float32) / 255.0, ["R", "G", "B", "A"],
+                    pixel_type="uint8")
     write_labels(sidecar_path(sinks["alpha"], frame), labels)
 
 
@@ -106,9 +116,10 @@ def changed_settings(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str
 
 
 def resume_point(sinks: dict[str, FrameSink], chain: list[int], write_frames: list[int], fingerprints: Fingerprints
-                 ) -> tuple[list[int], np.ndarray | None, np.ndarray | None, int | None, dict[int, list[str]]]:
-    """For --resume: (frames still to run, labels and carried alpha of the last finished frame, that frame,
-    {frame: what changed} for the finished frames of the range that were made with other settings).
+                 ) -> tuple[list[int], np.ndarray | None, np.ndarray | None, BackgroundPlate, int | None, dict[int, list[str]]]:
+    """For --resume: (frames still to run, labels and carried alpha of the last finished frame, the background
+    plate after it (empty without one), that frame, {frame: what changed} for the finished frames of the
+    range that were made with other settings).
 
     Besides the range's own finished frames, the frame just before the range counts, so a
     farm chunk whose predecessor has finished skips the warm-up from the keyframe.
@@ -125,7 +136,9 @@ def resume_point(sinks: dict[str, FrameSink], chain: list[int], write_frames: li
             break
         done = frame
     if done is None:
-        return chain, None, None, None, stale
+        return chain, None, None, BackgroundPlate(), None, stale
     sink = sinks["alpha"]
+    plate_path = sidecar_path(sink, done, "plate")
+    plate = BackgroundPlate.from_image(read_image(plate_path)[0]) if os.path.isfile(plate_path) else BackgroundPlate()
     return ([f for f in chain if f > done], read_labels(sidecar_path(sink, done)), read_matte(sidecar_path(sink, done, "alpha")),
-            done, stale)
+            plate, done, stale)

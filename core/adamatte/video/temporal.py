@@ -12,7 +12,8 @@
   vouches for nothing on the next frame. Solid foreground where the input trimap left the band
   open must not look clearly like the keyframes' background (a ghost of where the subject was).
   What the moving subject uncovers (its colour changed along the flow) is background, whatever it
-  looks like (a look-alike behind it).
+  looks like (a look-alike behind it). So is what shows the background plate's colour
+  (video.plate: background the shot has already shown), unless frame t's matte firmly arrives there.
   Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed.
 """
 
@@ -47,11 +48,13 @@ def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarr
 
 
 def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory: KeyframeMemory | None,
-                   features: np.ndarray, trimap: np.ndarray, *, weight: float) -> tuple[Guide, np.ndarray] | None:
+                   features: np.ndarray, trimap: np.ndarray, *, weight: float, shows_plate: np.ndarray | None = None
+                   ) -> tuple[Guide, np.ndarray] | None:
     """The engine's guide for frame t+1, and where frame t's matte reached it (H×W bool, for the drift
     guard), from frame t's alpha (H×W, or None on a keyframe), the motion t -> t+1, the keyframe memory
-    (None: no veto), frame t+1's pixel_features (H×W×6) and input trimap (H×W {0, 0.5, 1}).
-    weight: the pull to the carried alpha where the flow is sure (--temporal; 0: none)."""
+    (None: no veto), frame t+1's pixel_features (H×W×8) and input trimap (H×W {0, 0.5, 1}).
+    weight: the pull to the carried alpha where the flow is sure (--temporal; 0: none).
+    shows_plate: H×W bool, where frame t+1 shows the background plate (video.plate), or None."""
     if prev_alpha is None or motion is None:
         return None
     carried, sure = carry_alpha(prev_alpha, motion)
@@ -75,6 +78,8 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
             ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
         )
         out |= kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
+        if shows_plate is not None:  # background the shot has shown, where frame t's matte does not firmly hold it
+            out |= kept & shows_plate & ~firm
         for candidates, below, strangers in rules:
             if candidates.any():
                 out[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
