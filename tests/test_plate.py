@@ -4,6 +4,7 @@ carried with the camera, and the veto of background the shot has already shown."
 import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
+from adamatte.video.memory import lab_colour
 from adamatte.video.plate import CLEAR_BELOW, BackgroundPlate
 from adamatte.video.propagate import Motion
 
@@ -24,15 +25,15 @@ def test_the_plate_records_what_a_matte_cleared_and_keeps_what_the_subject_hides
     plate = BackgroundPlate()
     plate.observe(background, alpha)
     assert plate.seen[:, 44:].all() and not plate.seen[:, :44].any()
-    shows = plate.shows(background)
+    shows = plate.shows(lab_colour(background))
     assert shows[1:-1, 46:-1].all(), "the same background shows the plate"
     assert not shows[:, :44].any(), "where nothing was cleared there is no plate"
     subject = background.copy()
     subject[:, 60:70] = (0.9, 0.3, 0.1)  # the subject moved over part of what was seen
-    assert not plate.shows(subject)[:, 61:69].any()
+    assert not plate.shows(lab_colour(subject))[:, 61:69].any()
     edge = background.copy()
     edge[:, 60:70] = 0.8 * background[:, 60:70] + 0.2 * np.array((0.9, 0.3, 0.1), np.float32)
-    assert not plate.shows(edge)[:, 61:69].all(), "a 20% soft edge over the seen background is no longer the plate"
+    assert not plate.shows(lab_colour(edge))[:, 61:69].all(), "a 20% soft edge over the seen background is no longer the plate"
 
 
 def test_the_plate_follows_the_camera_not_the_subject():
@@ -46,7 +47,7 @@ def test_the_plate_follows_the_camera_not_the_subject():
     backward[20:40, 20:40, 0] = -5.0  # a subject moving the other way does not drag the plate
     none = np.zeros((H, W), bool)
     plate.follow(Motion(-backward, backward, none, none, 5.0, none))
-    shows = plate.shows(second)
+    shows = plate.shows(lab_colour(second))
     assert shows[2:-2, 2:W - 5].mean() > 0.95, "after the pan the plate lines up with the new frame"
     restored = BackgroundPlate.from_image(plate.to_image().astype(np.float32) / 255.0)
     assert (restored.colour == plate.colour).all() and (restored.seen == plate.seen).all(), "the sidecar holds it exactly"
@@ -67,7 +68,7 @@ def test_background_the_shot_has_shown_is_vetoed_unless_the_previous_matte_firml
     labels[16:48, 50:56] = UNKNOWN  # the band over the painting, where the network is faintly unsure
     alpha = np.where(labels == FOREGROUND, 1.0, np.where(labels == UNKNOWN, 0.1, 0.0)).astype(np.float32)
     guide, _ = temporal_guide(prev_alpha, still_motion(), memory, features(image), trimap, weight=0.05,
-                              shows_plate=plate.shows(image))
+                              shows_plate=plate.shows(lab_colour(image)))
     vetoed = guide.veto(labels, alpha)
     assert vetoed[17:28, 51:55].all(), "the painting the shot has shown is background"
     assert not vetoed[31:39, 51:55].any(), "where frame t's matte firmly arrives it outweighs the plate"

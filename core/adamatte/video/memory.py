@@ -52,11 +52,16 @@ def subject_centre(alpha: np.ndarray, forward: np.ndarray | None = None) -> tupl
     return float((alpha * xs).sum() / mass), float((alpha * ys).sum() / mass)
 
 
+def lab_colour(image: np.ndarray) -> np.ndarray:
+    """H×W×3 working-space image (0-1) -> H×W×3 float32 CIE Lab (L 0-100)."""
+    return cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
+
+
 def pixel_features(image: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
     """H×W×3 working-space image (0-1) -> H×W×8 float32: Lab colour, the Lab mean of its surround, and
     its position relative to the subject's `centre` (x, y px; see subject_centre), scaled by POSITION
     per px of a 1000 px wide frame."""
-    lab = cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
+    lab = lab_colour(image)
     h, w = lab.shape[:2]
     scale = POSITION * 1000.0 / w
     ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])

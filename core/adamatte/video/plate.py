@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from adamatte.video.memory import lab_colour
 from adamatte.video.propagate import Motion
 
 # final alpha under which a pixel records the background's colour; 0.15, not 0.02: the haze a band
@@ -34,12 +35,8 @@ STILL = 0.25  # px: a fitted camera motion that moves no corner of the frame far
 FIT_GRID = 8  # px between the flow samples the camera motion is fitted to
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
-
-
 class BackgroundPlate:
-    """plate.follow(motion); shown = plate.shows(image); ...matte...; plate.observe(image, alpha)
+    """plate.follow(motion); shown = plate.shows(lab_colour(image)); ...matte...; plate.observe(image, alpha)
 
     colour: H×W×3 uint8 working-space background last seen at each pixel; seen: H×W bool, where
     any matte cleared it. Both None until the first frame is observed.
@@ -81,12 +78,12 @@ class BackgroundPlate:
         self.seen = cv2.warpAffine(self.seen.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST | inverse,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
 
-    def shows(self, image: np.ndarray) -> np.ndarray | None:
-        """H×W bool: the pixels of an H×W×3 working-space image (0-1) that show the plate's background
-        (None before any frame was observed)."""
+    def shows(self, lab: np.ndarray) -> np.ndarray | None:
+        """H×W bool: the pixels of a frame, given as its H×W×3 CIE Lab (memory.lab_colour; the render has it in
+        its pixel_features), that show the plate's background (None before any frame was observed)."""
         if self.colour is None:
             return None
-        distance = np.linalg.norm(_lab(image) - _lab(self.colour.astype(np.float32) / 255.0), axis=2)
+        distance = np.linalg.norm(lab - lab_colour(self.colour.astype(np.float32) / 255.0), axis=2)
         return self.seen & (cv2.blur(distance, (3, 3)) <= MATCH)
 
     def to_image(self) -> np.ndarray:
@@ -95,7 +92,6 @@ class BackgroundPlate:
 
     @classmethod
     def from_image(cls, pixels: np.ndarray) -> "BackgroundPlate":
-        """The plate back from to_image's H×W×4 (uint8, or float 0-1 as images are read)."""
-        if pixels.dtype != np.uint8:
-            pixels = np.rint(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+        """The plate back from its sidecar: to_image's H×W×4, read as float 0-1."""
+        pixels = np.rint(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
         return cls(np.ascontiguousarray(pixels[..., :3]), pixels[..., 3] > 127)
