@@ -57,14 +57,17 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
                   "compression", "write")
 
 
+# Bumped whenever the same settings make different pixels, so that --resume re-renders frames from before:
+# 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network.
+METHOD = 3
+
+
 class Fingerprints:
     """What made each frame's pixels: the weights' hash, the PIXEL_SETTINGS of `request` and the
     keyframe trimaps (file hashes) at or before the frame, hashed into a frame's fingerprint."""
 
     def __init__(self, request: Any, weights_hash: str, keyframe_paths: dict[int, str]):
-        # "plate": frames made before the background plate (video.plate) was part of the memory are stale
-        self.settings = {name: getattr(request, name) for name in PIXEL_SETTINGS} | {"weights": weights_hash,
-                                                                                     "plate": bool(request.keyframe_memory)}
+        self.settings = {name: getattr(request, name) for name in PIXEL_SETTINGS} | {"weights": weights_hash, "method": METHOD}
         self.keyframes = {frame: sha256_of(path) for frame, path in sorted(keyframe_paths.items())}
 
     def settings_of(self, frame: int) -> dict[str, Any]:
@@ -112,7 +115,7 @@ def changed_settings(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str
     """The names of what differs between the settings a frame was made with and those wanted."""
     if not stored:
         return ["made before fingerprints"]
-    return sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    return sorted("an older adamatte's method" if k == "method" else k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
 
 
 def resume_point(sinks: dict[str, FrameSink], chain: list[int], write_frames: list[int], fingerprints: Fingerprints

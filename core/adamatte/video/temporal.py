@@ -1,8 +1,10 @@
 """What frame t tells frame t+1 besides its labels: the guide for the engine (matting.engine.Guide).
 
 - **Temporal prior.** Frame t's alpha, carried to t+1 along the backward flow, is a soft
-  constraint of the band solve, weighted by the flow's forward-backward confidence: the matte
-  keeps still where the picture does, and follows motion instead of trailing it.
+  constraint of the band solve, weighted by the flow's forward-backward confidence and, in the
+  engine, by how well it agrees with the network's alpha for t+1 (matting.engine.AGREEMENT): the
+  matte keeps still where the picture does, follows motion instead of trailing it, and does not
+  hand one frame's errors on to the next.
 - **Veto.** Foreground the network wants where the flow says background came from (no firm
   alpha of frame t arrives there, `SEEN_TOLERANCE` px of slack for the moving edge) must look like
   the keyframes' subject (video.memory), or it is background. Foreground in the slack around the
