@@ -58,8 +58,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 
 
 # Bumped whenever the same settings make different pixels, so that --resume re-renders frames from before:
-# 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network.
-METHOD = 3
+# 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network;
+# 4, the plate's tighter colour match.
+METHOD = 4
 
 
 class Fingerprints:
