@@ -15,6 +15,7 @@ from adamatte.io import read_image, read_matte, write_image
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.model.weights import save_weights
 from adamatte.video.progress import Progress
+from adamatte.video import state
 from adamatte.video.render import RenderRequest, render
 
 from standin import ColourKeyNet
@@ -305,6 +306,17 @@ def test_resume_renders_again_what_other_settings_made(clip, tmp_path):
     second = write_trimap(tmp_path / "key2.png", truth[1007])
     redrawn = render(request(plate, out, key, f"{second}@1007", resume=True, refine="none"), engine=standin_engine())
     assert redrawn.written == list(range(1007, 1013)) and "keyframes" in redrawn.warnings[0]
+
+
+def test_resume_renders_again_what_an_older_method_made(clip, tmp_path, monkeypatch):
+    """Frames made by an adamatte whose method gave other pixels for the same settings are not reused."""
+    plate, truth, key = clip
+    out = tmp_path / "out"
+    render(request(plate, out, key, frames="1001-1004"), engine=standin_engine())
+    monkeypatch.setattr(state, "METHOD", state.METHOD + 1)
+    again = render(request(plate, out, key, frames="1001-1004", resume=True), engine=standin_engine())
+    assert again.written == list(range(1001, 1005))
+    assert len(again.warnings) == 1 and "4 finished frames" in again.warnings[0] and "an older adamatte's method" in again.warnings[0]
 
 
 def test_a_second_render_into_the_same_frames_is_refused(clip, tmp_path, lite_weights):

@@ -234,9 +234,9 @@ class MattingEngine:
             band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
             prior, weight = alpha, self.refine_prior
             if guide is not None and guide.alpha is not None:  # the network's alpha and the carried one, by weight
-                carried = guide.weight * np.exp(-np.square((alpha - guide.alpha) / AGREEMENT))
-                weight = self.refine_prior + carried
-                prior = np.where(weight > 0, (self.refine_prior * alpha + carried * guide.alpha) / np.maximum(weight, 1e-12), alpha)
+                pull = guide.weight * np.exp(-np.square((alpha - guide.alpha) / AGREEMENT))
+                weight = self.refine_prior + pull
+                prior = np.where(weight > 0, (self.refine_prior * alpha + pull * guide.alpha) / np.maximum(weight, 1e-12), alpha)
             alpha = refine_alpha(image, band, prior, method=self.refine, margin=margin, prior_weight=weight, timings=stages,
                                  device=self.device.type)
         t3 = time.perf_counter()
