@@ -55,7 +55,7 @@ class BackgroundPlate:
             self.colour, self.seen = np.zeros((*alpha.shape, 3), np.uint8), np.zeros(alpha.shape, bool)
         clear = alpha < CLEAR_BELOW
         # the whole frame to 8 bits, then copied where clear: half the time of indexing by the mask at 1080p
-        np.copyto(self.colour, np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8), where=clear[..., None])
+        np.copyto(self.colour, _eight_bit(image), where=clear[..., None])
         self.seen |= clear
 
     def follow(self, motion: Motion | None) -> None:
@@ -95,5 +95,10 @@ class BackgroundPlate:
     @classmethod
     def from_image(cls, pixels: np.ndarray) -> "BackgroundPlate":
         """The plate back from its sidecar: to_image's H×W×4, read as float 0-1."""
-        pixels = np.rint(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+        pixels = _eight_bit(pixels)
         return cls(np.ascontiguousarray(pixels[..., :3]), pixels[..., 3] > 127)
+
+
+def _eight_bit(values: np.ndarray) -> np.ndarray:
+    """Values in 0-1 (clipped) -> uint8 0-255, rounded: how the plate keeps a colour, and how its sidecar reads back."""
+    return np.rint(np.clip(values, 0, 1) * 255).astype(np.uint8)
