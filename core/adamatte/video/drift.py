@@ -26,7 +26,8 @@ class DriftGuard:
 
     Warns when
     - foreground appeared where the flow says background came from: the keyframe memory vetoed
-      it (more than `appeared` of the frame was held off as background), or it was kept because
+      it (more than `appeared` of the frame was held off as background; the renderer counts only what
+      the network called foreground, not band pixels cleared), or it was kept because
       it looked like the subject (more than `appeared` of the frame and `growth` of the subject);
     - a piece of the matte broke away from the subject: a detached piece (alpha ≥ 0.5) of at least
       `piece` of the subject's area, not a sliver (5 px thick somewhere), that lies on the previous

@@ -26,7 +26,7 @@ from adamatte.io.pipeline import ReadAhead, WriteBehind
 from adamatte.io.source import Frame
 from adamatte.matting.engine import MatteResult, MattingEngine
 from adamatte.matting.foreground import estimate_foreground
-from adamatte.matting.trimap import refuse_degenerate
+from adamatte.matting.trimap import FOREGROUND, refuse_degenerate
 from adamatte.model.weights import weights_metadata
 from adamatte.video.drift import DriftGuard
 from adamatte.video.memory import keyframe_memory, pixel_features, subject_centre
@@ -172,7 +172,10 @@ class Renderer:
                 model_seconds += result.timings["total"]
                 if is_key and memory is not None:
                     memory.add(frame, plate.rgb, trimap, carried_alpha(result.alpha))
-                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=result.vetoed, alpha=result.alpha)
+                held_off = None  # what the network called foreground that the veto held off (band pixels it cleared are no news)
+                if result.vetoed is not None:
+                    held_off = result.vetoed & (result.probs.argmax(axis=2) == FOREGROUND)
+                warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=held_off, alpha=result.alpha)
                 if warning is not None:
                     warnings.append(str(warning))
                     progress.warning(frame, str(warning))
