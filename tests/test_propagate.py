@@ -76,7 +76,7 @@ def test_a_thin_band_grows_by_the_margin_but_a_wide_one_does_not():
     labels[40:80, 20:60] = FOREGROUND
     labels[38:82, 18:62][(labels[38:82, 18:62] == BACKGROUND)] = 1  # a 2 px band around the left square
     labels[30:90, 120:180] = 1  # a wide unknown region on the right: 30 px deep
-    out = trimap_to_labels(propagate_trimap(labels, None, margin=4))
+    out = trimap_to_labels(propagate_trimap(labels, None, margin=4, background_extra=BACKGROUND_EXTRA))
     into_background = 4 + BACKGROUND_EXTRA
     assert into_background > 4
     assert np.all(out[38 - into_background:38, 40] == 1) and np.all(out[60, 18 - into_background:18] == 1)

@@ -41,11 +41,12 @@ CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the 
 # 68,300 px over 1012-1016), so neither it nor its edge grows. 1.5: gt07 better on every metric, the
 # distractor (thin bands) unchanged; 1.0 and 2.5 measured worse on gt07 (docs/MODEL_CARD.md).
 WIDE_BAND = 1.5
-# px the band grows further into known background than into foreground. The network's adapted trimap calls the
-# faintest hair background and the solve clears it, so a band grown by the margin alone from what is left of a soft
-# edge loses a little of it every frame: on the distractor clip the hair within 3 px of known background went from
-# 7 to 199 pixels by frame 1023. 4: distractor MAD 2.31 -> 2.10, drift 1.73 -> 1.49, gt07 unchanged; 8 and a
-# 12 px margin on both sides measured worse (docs/MODEL_CARD.md).
+# px the band grows further into known background than into foreground, with a keyframe memory to police it. The
+# network's adapted trimap calls the faintest hair background and the solve clears it, so a band grown by the margin
+# alone from what is left of a soft edge loses a little of it every frame: on the distractor clip the hair within 3 px
+# of known background went from 7 to 199 pixels by frame 1023. 4: distractor MAD 2.31 -> 2.10, drift 1.73 -> 1.49,
+# gt07 unchanged; 8 and a 12 px margin on both sides measured worse. Without the memory's veto the wider band lets
+# background in (gt07 --no-keyframe-memory 6.35 -> 11.39), so it is not widened there (docs/MODEL_CARD.md).
 BACKGROUND_EXTRA = 4
 SOLID = 0.98  # final alpha at or above which a band pixel is carried on as foreground (at or below 1 - SOLID: background)
 
@@ -127,17 +128,18 @@ def _disk(radius: int) -> np.ndarray:
 
 
 def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Callable[[np.ndarray], np.ndarray] | None = None,
-                     margin: int = 4, max_extra: int = 8) -> np.ndarray:
+                     margin: int = 4, max_extra: int = 8, background_extra: int = 0) -> np.ndarray:
     """Next frame's input trimap from this frame's adapted labels.
 
     labels: H×W uint8 {0 bg, 1 unknown, 2 fg} of frame t. motion: measure_motion(frame t,
     frame t+1), or None for no flow (a fixed dilation). subject(mask) -> the subject probability
     (0-1) of frame t+1's pixels in the H×W bool mask (video.memory); None: no decay.
+    background_extra: px the band grows beyond `margin` into known background (BACKGROUND_EXTRA with a memory).
     Returns H×W float32 {0, 0.5, 1}.
     """
     h, w = labels.shape
     if motion is None:
-        return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin, _near_background(labels))
+        return _widen(labels, np.zeros((h, w), bool), margin, 2 * margin, _near_background(labels), background_extra)
     # foreground near the outline whose own flow fails the check (its edge, smeared by the flow's
     # smoothness) lands as unknown: carried as foreground it would trail behind the object, frame after frame
     near_background = _near_background(labels)
@@ -158,7 +160,8 @@ def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Call
     warped[from_background & (warped == FOREGROUND)] = UNKNOWN
     extra = int(np.clip(np.ceil(motion.spread), margin, max_extra))
     near_background = _near_background(warped)  # the decay turns no pixel into background: the widening's too
-    return _widen(_decay(warped, near_background, motion.changed, subject), motion.unsure & landed, margin, extra, near_background)
+    return _widen(_decay(warped, near_background, motion.changed, subject), motion.unsure & landed, margin, extra, near_background,
+                  background_extra)
 
 
 def _decay(labels: np.ndarray, near_background: np.ndarray, changed: np.ndarray,
@@ -216,8 +219,9 @@ def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return out
 
 
-def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near_background: np.ndarray) -> np.ndarray:
-    """Unknown band = old unknown ∪ fg/bg boundary, grown by `margin` (BACKGROUND_EXTRA more into background),
+def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near_background: np.ndarray,
+           background_extra: int) -> np.ndarray:
+    """Unknown band = old unknown ∪ fg/bg boundary, grown by `margin` (`background_extra` more into background),
     and by `extra` where unsure;
     foreground grows unknown only where `near_background` (H×W bool, _near_background). An unknown
     region deeper than WIDE_BAND margins does not grow by the margin, and nor does the band near it."""
@@ -226,11 +230,13 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near
     bg = (labels == BACKGROUND).astype(np.uint8)
     boundary = cv2.dilate(fg, _disk(1)) & cv2.dilate(bg, _disk(1))
     edge = unknown | boundary
-    band = cv2.dilate(edge, _disk(margin)) | (cv2.dilate(edge, _disk(margin + BACKGROUND_EXTRA)) & bg)
+    band = cv2.dilate(edge, _disk(margin))
+    if background_extra:
+        band |= cv2.dilate(edge, _disk(margin + background_extra)) & bg
     depth = cv2.distanceTransform(unknown, cv2.DIST_L2, 5)
     deep = (depth > WIDE_BAND * margin).astype(np.uint8)
     if deep.any():  # the network left this band wide: it needs no margin against narrowing
-        reach = 2 * (math.ceil(WIDE_BAND * margin) + margin + BACKGROUND_EXTRA) + 1  # a square: no corner of the growth's disk slips out
+        reach = 2 * (math.ceil(WIDE_BAND * margin) + margin + background_extra) + 1  # a square: no corner of the growth's disk slips out
         wide = cv2.dilate(deep, np.ones((reach, reach), np.uint8)) > 0
         band[wide & (unknown == 0) & (boundary == 0)] = 0
     if unsure.any():
@@ -261,4 +267,4 @@ def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_label
             raise ValueError(f"frame {frame}: the keyframe memory needs the frame's pixel features")
         subject = lambda mask: memory.subject_value(features, mask)  # noqa: E731
     margin = BAND_MARGIN if max(image.shape[:2]) >= SMALL_FRAME else BAND_MARGIN // 2
-    return propagate_trimap(prev_labels, motion, subject=subject, margin=margin)
+    return propagate_trimap(prev_labels, motion, subject=subject, margin=margin, background_extra=BACKGROUND_EXTRA if memory else 0)
