@@ -8,7 +8,8 @@ foreground was. Two rules keep background from being promoted (docs/rendering.md
 - known foreground within `OUTER_REACH` px of known background whose colour changed along the flow
   (it was uncovered: the flow followed the background, not the foreground that left) and that does
   not look like the keyframes' subject (video.memory) decays to unknown, so the network decides it afresh.
-The unknown band is then widened: by a base margin everywhere along the boundary, and somewhat
+The unknown band is then widened: by a base margin everywhere along the boundary (with a memory and
+a band solve, `BACKGROUND_EXTRA` px more into the background, where the faintest hair is lost), and somewhat
 further where the flow is unsure of itself (forward and backward flow disagree); but not around an
 unknown region the network left wide (deeper than `WIDE_BAND` margins), which would otherwise grow
 by the margin every frame into the background. Foreground farther than `OUTER_REACH` from the
@@ -46,7 +47,8 @@ WIDE_BAND = 1.5
 # alone from what is left of a soft edge loses a little of it every frame: on the distractor clip the hair within 3 px
 # of known background went from 7 to 199 pixels by frame 1023. 4: distractor MAD 2.31 -> 2.10, drift 1.73 -> 1.49,
 # gt07 unchanged; 8 and a 12 px margin on both sides measured worse. Without the memory's veto the wider band lets
-# background in (gt07 --no-keyframe-memory 6.35 -> 11.39), so it is not widened there (docs/MODEL_CARD.md).
+# background in (gt07 --no-keyframe-memory 6.35 -> 11.39), and without the solve the network's own alpha over it
+# leaks (gt07 --refine none 10.95 -> 13.91), so it is widened only with both (docs/MODEL_CARD.md).
 BACKGROUND_EXTRA = 4
 SOLID = 0.98  # final alpha at or above which a band pixel is carried on as foreground (at or below 1 - SOLID: background)
 
@@ -248,12 +250,15 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near
 
 
 def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_labels: np.ndarray | None,
-                 motion: Motion | None, memory: KeyframeMemory | None = None, features: np.ndarray | None = None) -> np.ndarray:
+                 motion: Motion | None, memory: KeyframeMemory | None = None, features: np.ndarray | None = None,
+                 *, solved: bool = True) -> np.ndarray:
     """The trimap the network is given on `frame` (H×W float32 {0, 0.5, 1}): the user's on a keyframe,
     else the previous frame's adapted labels (H×W uint8) carried along `motion` (or dilated without it),
     with near-band foreground that `memory` no longer takes for the subject decayed to unknown.
 
-    image: H×W×3 working-space frame. features: its pixel_features (needed with a memory). The
+    image: H×W×3 working-space frame. features: its pixel_features (needed with a memory). solved: a band
+    solve follows the network (--refine); with it and a memory the band reaches BACKGROUND_EXTRA px further
+    into the background. The
     render, the demo's contact sheet and the benchmarks all call this, so what they show is what the
     network saw.
     """
@@ -267,4 +272,5 @@ def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_label
             raise ValueError(f"frame {frame}: the keyframe memory needs the frame's pixel features")
         subject = lambda mask: memory.subject_value(features, mask)  # noqa: E731
     margin = BAND_MARGIN if max(image.shape[:2]) >= SMALL_FRAME else BAND_MARGIN // 2
-    return propagate_trimap(prev_labels, motion, subject=subject, margin=margin, background_extra=BACKGROUND_EXTRA if memory else 0)
+    extra = BACKGROUND_EXTRA if memory and solved else 0
+    return propagate_trimap(prev_labels, motion, subject=subject, margin=margin, background_extra=extra)
