@@ -7,7 +7,8 @@ from adamatte.matting.engine import MattingEngine
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, trimap_to_labels
 from adamatte.video.drift import DriftGuard
 from adamatte.video.memory import KeyframeMemory, pixel_features, subject_centre
-from adamatte.video.propagate import Motion, propagate_trimap
+from adamatte.video.keyframes import Keyframes
+from adamatte.video.propagate import Motion, input_trimap, propagate_trimap
 from adamatte.video.temporal import carry_alpha, temporal_guide
 
 from standin import ColourKeyNet
@@ -84,6 +85,19 @@ def subject_alpha() -> np.ndarray:
     alpha = np.zeros((H, W), np.float32)
     alpha[16:48, 20:50] = 1.0
     return alpha
+
+
+def test_the_band_reaches_further_into_background_only_with_a_memory_and_a_solve():
+    """The extra reach lets in background that only the memory's veto keeps out of the matte, and faint fur
+    that only the solve recovers: without either, the band grows by the margin alone."""
+    image, trimap = two_colour_frame()
+    memory, labels, no_keyframes = remember(image, trimap), trimap_to_labels(trimap), Keyframes([], 1001)
+
+    def band(memory: KeyframeMemory | None, solved: bool) -> int:
+        return int((input_trimap(1002, image, no_keyframes, labels, still_motion(), memory, features(image), solved=solved) == 0.5).sum())
+
+    assert band(memory, True) > band(memory, False)
+    assert band(None, True) == band(None, False)
 
 
 def remember(image: np.ndarray, trimap: np.ndarray) -> KeyframeMemory:
