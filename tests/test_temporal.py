@@ -87,19 +87,6 @@ def subject_alpha() -> np.ndarray:
     return alpha
 
 
-def test_the_band_reaches_further_into_background_only_with_a_memory_and_a_solve():
-    """The extra reach lets in background that only the memory's veto keeps out of the matte, and faint fur
-    that only the solve recovers: without either, the band grows by the margin alone."""
-    image, trimap = two_colour_frame()
-    memory, labels, no_keyframes = remember(image, trimap), trimap_to_labels(trimap), Keyframes([], 1001)
-
-    def band(memory: KeyframeMemory | None, solved: bool) -> int:
-        return int((input_trimap(1002, image, no_keyframes, labels, still_motion(), memory, features(image), solved=solved) == 0.5).sum())
-
-    assert band(memory, True) > band(memory, False)
-    assert band(None, True) == band(None, False)
-
-
 def remember(image: np.ndarray, trimap: np.ndarray) -> KeyframeMemory:
     memory = KeyframeMemory()
     memory.add(1001, image, trimap, subject_alpha())
@@ -114,6 +101,19 @@ def solid(labels: np.ndarray) -> np.ndarray:
     """The network's alpha for labels that it is sure of: 1 on foreground, else 0."""
     return (labels == FOREGROUND).astype(np.float32)
 
+
+
+def test_the_band_reaches_further_into_background_only_with_a_memory_and_a_solve():
+    """The extra reach lets in background that only the memory's veto keeps out of the matte, and faint fur
+    that only the solve recovers: without either, the band grows by the margin alone."""
+    image, trimap = two_colour_frame()
+    memory, labels, no_keyframes = remember(image, trimap), trimap_to_labels(trimap), Keyframes([], 1001)
+
+    def band(memory: KeyframeMemory | None, solved: bool) -> int:
+        return int((input_trimap(1002, image, no_keyframes, labels, still_motion(), memory, features(image), solved=solved) == 0.5).sum())
+
+    assert band(memory, True) > band(memory, False)
+    assert band(None, True) == band(None, False)
 
 def test_a_faint_fringe_in_the_slack_is_kept_but_solid_background_creeping_in_is_not():
     image, trimap = two_colour_frame()

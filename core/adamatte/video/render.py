@@ -174,8 +174,9 @@ class Renderer:
                 if is_key and memory is not None:
                     memory.add(frame, plate.rgb, trimap, carried_alpha(result.alpha))
                 held_off = None  # what the network called foreground that the veto held off (band pixels it cleared are no news)
-                if result.vetoed is not None:
-                    held_off = result.vetoed & (result.probs.argmax(axis=2) == FOREGROUND)
+                if result.vetoed is not None:  # the network's class looked up only where the veto acted
+                    held_off = np.zeros_like(result.vetoed)
+                    held_off[result.vetoed] = result.probs[result.vetoed].argmax(axis=1) == FOREGROUND
                 warning = guard.observe(frame, result.labels, is_key, seen=seen, vetoed=held_off, alpha=result.alpha)
                 if warning is not None:
                     warnings.append(str(warning))
