@@ -85,3 +85,24 @@ def test_a_thin_band_grows_by_the_margin_but_a_wide_one_does_not():
     grown = (out == 1) & (labels != 1)
     assert not grown[:, 100:].any(), "the wide region did not grow"
     assert np.all(out[30:90, 120:180] == 1), "nor shrink"
+
+
+def test_a_frame_wider_than_the_decay_grid_asks_the_memory_once_per_cell():
+    from adamatte.video.propagate import DECAY_MAX_WIDTH, _on_grid
+
+    rng = np.random.default_rng(3)
+    values = rng.random((540, 2 * DECAY_MAX_WIDTH)).astype(np.float32)
+    mask = rng.random(values.shape) < 0.3
+    asked = []
+
+    def subject(where: np.ndarray) -> np.ndarray:
+        asked.append(int(where.sum()))
+        return values[where]
+
+    out = _on_grid(subject, mask)
+    ys, xs = np.nonzero(mask)
+    assert np.array_equal(out, values[ys // 2 * 2, xs // 2 * 2]), "each pixel takes the answer at its 2×2 cell's corner"
+    assert asked[0] <= values.size // 4
+    values = values[:, :DECAY_MAX_WIDTH]
+    small = mask[:, :DECAY_MAX_WIDTH]
+    assert np.array_equal(_on_grid(subject, small), values[small]), "a frame no wider asks every pixel"

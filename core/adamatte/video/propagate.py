@@ -37,6 +37,10 @@ STILL_DECAY_BELOW = 0.2  # ... and under which unchanged foreground does (a ghos
 BAND_MARGIN = 8  # px the render widens a propagated band by: the network narrows a band each frame, and a soft fringe lost once is lost
 SMALL_FRAME = 640  # px, the longer side under which the margin is halved (on a proxy, 8 px is much of the subject)
 CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the flow that counts as changed
+# The decay asks the keyframe memory about at most this many pixels across a frame: a wider frame is asked on a
+# grid, each pixel taking its cell's answer (the memory's features are colour and its 9×9 surround, smooth at that
+# scale). At 1080p every pixel of the ring was 0.59 s of a 3.2 s frame (benchmarks/render_speed.py, profiled).
+DECAY_MAX_WIDTH = 960
 # An unknown region deeper than this many margins (from its nearest known pixel) is a band the network did
 # not narrow; growing it by the margin every frame makes it swallow the background (judo's wall, 48,800 ->
 # 68,300 px over 1012-1016), so neither it nor its edge grows. 1.5: gt07 better on every metric, the
@@ -175,10 +179,29 @@ def _decay(labels: np.ndarray, near_background: np.ndarray, changed: np.ndarray,
     if subject is None:
         decays = ring & changed
     else:
-        p = subject(ring)
+        p = _on_grid(subject, ring)
         decays = np.zeros(labels.shape, bool)
         decays[ring] = np.where(changed[ring], p < DECAY_BELOW, p < STILL_DECAY_BELOW)
     return np.where(decays, UNKNOWN, labels).astype(np.uint8)
+
+
+def _on_grid(subject: Callable[[np.ndarray], np.ndarray], mask: np.ndarray) -> np.ndarray:
+    """subject(mask) (one value per True pixel of the H×W bool mask, row-major), asked on a grid of cells
+    no more than DECAY_MAX_WIDTH across: a cell is asked at its top-left pixel when any of its pixels is in mask."""
+    h, w = mask.shape
+    step = math.ceil(w / DECAY_MAX_WIDTH)
+    if step == 1:
+        return subject(mask)
+    rows, cols = -(-h // step), -(-w // step)
+    padded = np.zeros((rows * step, cols * step), bool)
+    padded[:h, :w] = mask
+    cells = padded.reshape(rows, step, cols, step).any(axis=(1, 3))
+    probes = np.zeros((h, w), bool)
+    probes[::step, ::step] = cells
+    answers = np.zeros((rows, cols), np.float32)
+    answers[cells] = subject(probes)
+    ys, xs = np.nonzero(mask)
+    return answers[ys // step, xs // step]
 
 
 def _near_background(labels: np.ndarray) -> np.ndarray:

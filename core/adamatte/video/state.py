@@ -59,8 +59,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 
 # Bumped whenever the same settings make different pixels, so that --resume re-renders frames from before:
 # 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network;
-# 4, the plate's tighter colour match; 5, the band grows further into background (propagate.BACKGROUND_EXTRA).
-METHOD = 5
+# 4, the plate's tighter colour match; 5, the band grows further into background (propagate.BACKGROUND_EXTRA);
+# 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid.
+METHOD = 6
 
 
 class Fingerprints:
