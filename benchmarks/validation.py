@@ -55,6 +55,7 @@ VARIANTS = {
     "net+knn": {"refine": "knn"},  # the default
     "net+mixed": {"refine": "mixed"},
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},
+    "net+knn+keep": {"refine": "knn", "keep_band": True},
 }
 
 

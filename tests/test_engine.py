@@ -205,3 +205,15 @@ def test_a_reduced_analysis_keeps_the_edge_at_full_resolution():
     assert half.alpha.shape == half.labels.shape == (h, w) and half.probs.shape == (h, w, 3)
     err = {name: np.abs(r.alpha - truth).mean() for name, r in (("full", full), ("half", half), ("none", none))}
     assert err["half"] < 5e-3 and err["half"] < 0.2 * err["none"], err
+
+
+def test_keep_band_solves_the_whole_of_a_drawn_band_and_only_a_drawn_one(lite_model):
+    image, trimap = frame(64, 96)
+    band = trimap == 128
+    narrowed = MattingEngine(lite_model, device="cpu", refine="knn").matte(image, trimap)
+    assert (narrowed.labels[band] != 1).any(), "the network narrows the band by default"
+    engine = MattingEngine(lite_model, device="cpu", refine="knn", keep_band=True)
+    kept = engine.matte(image, trimap)
+    assert (kept.labels[band] == 1).all(), "with keep_band every pixel of the drawn band stays unknown"
+    propagated = engine.matte(image, trimap, drawn=False)
+    np.testing.assert_array_equal(propagated.labels, narrowed.labels)  # a propagated band is the network's to narrow

@@ -47,7 +47,7 @@ DEFAULT_ANALYSIS_MEGAPIXELS = {"cpu": 9.0, "cuda": 9.0}
 # mattes on the held-out split (docs/performance.md).
 ROI_MARGIN = 64
 # the request fields that make an engine (adamatte.params names)
-ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "max_megapixels", "analysis_scale", "refine", "refine_prior")
+ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "keep_band", "max_megapixels", "analysis_scale", "refine", "refine_prior")
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
 # (benchmarks/refine_band.py, docs/MODEL_CARD.md)
@@ -159,6 +159,7 @@ class MattingEngine:
         device: str = "auto",
         precision: str = "auto",
         respect_trimap: bool = False,
+        keep_band: bool = False,
         max_megapixels: float | None = None,
         analysis_scale: float = 0.0,
         overlap: int = DEFAULT_OVERLAP,
@@ -174,6 +175,7 @@ class MattingEngine:
         self.device = pick_device(device)
         self.autocast = _autocast_dtype(self.device, precision)
         self.respect_trimap = respect_trimap
+        self.keep_band = keep_band
         self.max_pixels = (max_megapixels or DEFAULT_MEGAPIXELS[self.device.type]) * 1e6
         self.overlap = overlap
         self.roi_margin = roi_margin
@@ -196,12 +198,14 @@ class MattingEngine:
         v = {name: getattr(values, name, BY_NAME[name].default) for name in ENGINE_PARAMS}
         return cls.from_weights(v.pop("weights") or None, **{**v, "max_megapixels": v["max_megapixels"] or None})
 
-    def matte(self, image: np.ndarray, trimap: np.ndarray, guide: Guide | None = None) -> MatteResult:
+    def matte(self, image: np.ndarray, trimap: np.ndarray, guide: Guide | None = None, *, drawn: bool = True) -> MatteResult:
         """Matte one frame.
 
         image: H×W×3 float32, working space (sRGB-encoded) in 0-1.
         trimap: H×W, 0/128/255 or 0/0.5/1 (other values snap to the nearest class).
         guide: a shot's veto and temporal prior for this frame (video.temporal), or None.
+        drawn: the trimap is a user's (a still, a keyframe), not one propagated from the frame before;
+        only a drawn band is kept whole by keep_band.
         """
         t0 = time.perf_counter()
         if image.ndim != 3 or image.shape[2] != 3:
@@ -222,6 +226,10 @@ class MattingEngine:
             known = user_labels != UNKNOWN
             labels[known] = user_labels[known]
             unsure &= ~known
+        if self.keep_band and drawn:  # the user's band is right: the network may widen it, not narrow it
+            kept = user == 0.5
+            labels[kept] = UNKNOWN
+            unsure |= kept
         vetoed = None
         if guide is not None and guide.veto is not None:
             vetoed = guide.veto(labels, refined)

@@ -169,7 +169,7 @@ class Renderer:
                     guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal, shows_plate=shows)
                     if guided is not None:
                         guided, seen = guided
-                result = self.engine.matte(plate.rgb, trimap, guided)
+                result = self.engine.matte(plate.rgb, trimap, guided, drawn=is_key)
                 model_seconds += result.timings["total"]
                 if is_key and memory is not None:
                     memory.add(frame, plate.rgb, trimap, carried_alpha(result.alpha))

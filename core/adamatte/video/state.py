@@ -52,7 +52,7 @@ def carried_alpha(alpha: np.ndarray) -> np.ndarray:
 
 
 # the render settings that change a frame's pixels (device does not: a retry may land on another machine)
-PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precision", "respect_trimap", "allow_degenerate",
+PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precision", "respect_trimap", "keep_band", "allow_degenerate",
                   "refine", "refine_prior", "max_megapixels", "analysis_scale", "input_colorspace", "layer", "missing", "alpha_channel", "layout",
                   "compression", "write")
 
