@@ -39,7 +39,8 @@ SMALL_FRAME = 640  # px, the longer side under which the margin is halved (on a 
 CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the flow that counts as changed
 # The decay asks the keyframe memory about at most this many pixels across a frame: a wider frame is asked on a
 # grid, each pixel taking its cell's answer (the memory's features are colour and its 9×9 surround, smooth at that
-# scale). At 1080p every pixel of the ring was 0.59 s of a 3.2 s frame (benchmarks/render_speed.py, profiled).
+# scale). At 1080p the ring was 95-136k searches a frame; on the grid the memory's searches took 3.2 s of 8 frames
+# instead of 5.3 (docs/performance.md).
 DECAY_MAX_WIDTH = 960
 # An unknown region deeper than this many margins (from its nearest known pixel) is a band the network did
 # not narrow; growing it by the margin every frame makes it swallow the background (judo's wall, 48,800 ->
