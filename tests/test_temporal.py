@@ -102,7 +102,6 @@ def solid(labels: np.ndarray) -> np.ndarray:
     return (labels == FOREGROUND).astype(np.float32)
 
 
-
 def test_the_band_reaches_further_into_background_only_with_a_memory_and_a_solve():
     """The extra reach lets in background that only the memory's veto keeps out of the matte, and faint fur
     that only the solve recovers: without either, the band grows by the margin alone."""
@@ -114,6 +113,7 @@ def test_the_band_reaches_further_into_background_only_with_a_memory_and_a_solve
 
     assert band(memory, True) > band(memory, False)
     assert band(None, True) == band(None, False)
+
 
 def test_a_faint_fringe_in_the_slack_is_kept_but_solid_background_creeping_in_is_not():
     image, trimap = two_colour_frame()
