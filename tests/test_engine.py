@@ -1,11 +1,12 @@
 import copy
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from adamatte.matting.engine import MattingEngine, feather, region_of_interest, tile_windows
+from adamatte.matting.engine import DRAWN_ROOM, MattingEngine, feather, region_of_interest, tile_windows
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
 
@@ -205,6 +206,35 @@ def test_a_reduced_analysis_keeps_the_edge_at_full_resolution():
     assert half.alpha.shape == half.labels.shape == (h, w) and half.probs.shape == (h, w, 3)
     err = {name: np.abs(r.alpha - truth).mean() for name, r in (("full", full), ("half", half), ("none", none))}
     assert err["half"] < 5e-3 and err["half"] < 0.2 * err["none"], err
+
+
+class RampNet(nn.Module):
+    """A sure stand-in that narrows any band to a line: unknown where the image's red is 0.45-0.55,
+    foreground above, background below."""
+
+    def forward(self, image, trimap):
+        red = image[:, :1]
+        unknown = (red - 0.5).abs() < 0.05
+        logits = 10.0 * torch.cat([(red < 0.5) & ~unknown, unknown, (red >= 0.5) & ~unknown], 1).float()
+        return AdaOutput(logits, red, red)
+
+
+def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypatch):
+    import adamatte.matting.engine as engine_module
+
+    image, trimap = frame(64, 96)
+    image[..., 0] = np.linspace(0, 1, 96, dtype=np.float32)  # the network's line: columns 43-52
+    solved = []
+    monkeypatch.setattr(engine_module, "refine_alpha", lambda image, band, *a, **k: solved.append(band.copy()) or band.astype(np.float32))
+    engine = MattingEngine(RampNet(), device="cpu", refine="knn")
+    result = engine.matte(image, trimap)
+    line = result.labels == 1
+    user_band = trimap == 128
+    room = cv2.dilate(line.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * DRAWN_ROOM + 1,) * 2)) > 0
+    np.testing.assert_array_equal(solved[-1] == 1, line | (room & user_band))
+    assert (solved[-1] == 1).sum() > line.sum()
+    engine.matte(image, trimap, drawn=False)  # a propagated band: the network's unknown alone
+    np.testing.assert_array_equal(solved[-1] == 1, line)
 
 
 def test_keep_band_solves_the_whole_of_a_drawn_band_and_only_a_drawn_one(lite_model):
