@@ -70,7 +70,7 @@ PARAMS: tuple[Param, ...] = (
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
     Param("keep_band", "bool", False, "Solve the whole of the unknown band of a trimap you drew (a still, a keyframe): the "
           "network may widen it but not narrow it. For tight bands, a few px around the edge: on our held-out photos' tight "
-          "trimaps SAD 0.84x closed-form's, against 1.10x without; on wider bands it loses (docs/MODEL_CARD.md).",
+          "trimaps SAD 0.84x closed-form's, against 0.98x without; on wider bands it loses (docs/MODEL_CARD.md).",
           label="Keep the band", group="engine"),
     Param("allow_degenerate", "bool", False, "Render a trimap that is wholly one class (all unknown, foreground or "
           "background), which is refused by default: it gives haze or a solid matte.", label="Allow degenerate trimaps",
