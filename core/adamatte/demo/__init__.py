@@ -73,8 +73,7 @@ def contact_sheet(request: RenderRequest, sheet: str, frames: list[int] | None =
                                          lambda f, *_: read_matte(sidecar_path(sink, f, "alpha")))
                 prev_alpha = read_matte(sidecar_path(sink, before[-1], "alpha"))
                 features = pixel_features(rgb, subject_centre(prev_alpha, motion.forward))
-        trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion, memory, features,
-                                 solved=request.refine != "none")
+        trimap_in = input_trimap(frame, rgb, plan.keyframes, prev_labels, motion, memory, features, solved=request.solved)
         adapted = read_matte(adapted_path(frame))
         alpha = read_matte(sink.path(frame))
         comp = rgb * alpha[..., None] + _checker(*alpha.shape) * (1 - alpha[..., None])

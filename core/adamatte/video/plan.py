@@ -68,6 +68,11 @@ class RenderRequest:
         """The request's shared parameters (everything but input and output), by name."""
         return {name: getattr(self, name) for name in BY_NAME if hasattr(self, name)}
 
+    @property
+    def solved(self) -> bool:
+        """A band solve follows the network (--refine is not none): what input_trimap's `solved` asks."""
+        return self.refine != "none"
+
 
 def output_variant(spec: str, suffix: str) -> str:
     """matte.####.exr -> matte_trimap.####.exr: where the extra outputs go."""

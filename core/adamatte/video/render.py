@@ -154,8 +154,7 @@ class Renderer:
                 features = None
                 if memory is not None and not is_key:  # positions relative to where the subject has moved
                     features = pixel_features(plate.rgb, subject_centre(prev_alpha, motion.forward if motion else None))
-                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features,
-                                       solved=r.refine != "none")
+                trimap = input_trimap(frame, plate.rgb, self.keyframes, prev_labels, motion, memory, features, solved=r.solved)
                 guided, seen = None, None
                 if is_key:
                     self._check_keyframe(frame, trimap, progress, warnings)
