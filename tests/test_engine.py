@@ -6,7 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+import adamatte.matting.engine as engine_module
 from adamatte.matting.engine import DRAWN_ROOM, MattingEngine, feather, region_of_interest, tile_windows
+from adamatte.matting.refine import refine_alpha
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
 
@@ -220,12 +222,15 @@ class RampNet(nn.Module):
 
 
 def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypatch):
-    import adamatte.matting.engine as engine_module
-
     image, trimap = frame(64, 96)
     image[..., 0] = np.linspace(0, 1, 96, dtype=np.float32)  # the network's line: columns 43-52
-    solved = []
-    monkeypatch.setattr(engine_module, "refine_alpha", lambda image, band, *a, **k: solved.append(band.copy()) or band.astype(np.float32))
+    solved = []  # the band each solve is given
+
+    def recording(image, band, *args, **kwargs):
+        solved.append(band.copy())
+        return refine_alpha(image, band, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "refine_alpha", recording)
     engine = MattingEngine(RampNet(), device="cpu", refine="knn")
     result = engine.matte(image, trimap)
     line = result.labels == 1
