@@ -235,7 +235,7 @@ def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypat
     result = engine.matte(image, trimap)
     line = result.labels == 1
     user_band = trimap == 128
-    room = cv2.dilate(line.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * DRAWN_ROOM + 1,) * 2)) > 0
+    room = cv2.dilate(line.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * DRAWN_ROOM["knn"] + 1,) * 2)) > 0
     np.testing.assert_array_equal(solved[-1] == 1, line | (room & user_band))
     assert (solved[-1] == 1).sum() > line.sum()
     engine.matte(image, trimap, drawn=False)  # a propagated band: the network's unknown alone

@@ -54,8 +54,9 @@ ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "keep_band"
 REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.9, 1)}
 # On a drawn trimap (a still, a keyframe) the solve also takes the user's band within this many px of
 # the region above: the network narrows tight bands past the truth, clamping real fractional alpha to 0 or 1.
-# 2 px on the training photos: tight trimaps SAD 6.52 -> 5.44, given 5.98 -> 6.16 (docs/MODEL_CARD.md).
-DRAWN_ROOM = 2
+# KNN, 2 px on the training photos: tight trimaps SAD 6.52 -> 5.44, given 5.98 -> 6.16. Closed-form and
+# mixed, already grown 1 px, gained little or lost with it on the held-out photos (docs/MODEL_CARD.md).
+DRAWN_ROOM = {"knn": 2}
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real
 # change nor hands the previous frame's errors on (a soft edge eroded once stayed eroded: gt07 MAD
@@ -234,8 +235,8 @@ class MattingEngine:
             kept = user == 0.5
             labels[kept] = UNKNOWN
             unsure |= kept
-        elif drawn and self.refine != "none":  # DRAWN_ROOM px of the user's band around the solve's region join it
-            unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM) & (user == 0.5)
+        elif drawn and self.refine in DRAWN_ROOM:  # the user's band around the solve's region joins it
+            unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM[self.refine]) & (user == 0.5)
         vetoed = None
         if guide is not None and guide.veto is not None:
             vetoed = guide.veto(labels, refined)
