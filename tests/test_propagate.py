@@ -3,7 +3,8 @@
 import cv2
 import numpy as np
 
-from adamatte.video.propagate import BACKGROUND_EXTRA, NOTHING, measure_motion, optical_flow, propagate_trimap, splat_labels
+from adamatte.video.propagate import (BACKGROUND_EXTRA, DECAY_MAX_WIDTH, NOTHING, _on_grid, measure_motion, optical_flow,
+                                       propagate_trimap, splat_labels)
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, trimap_to_labels
 
 from synthetic import textured
@@ -88,8 +89,6 @@ def test_a_thin_band_grows_by_the_margin_but_a_wide_one_does_not():
 
 
 def test_a_frame_wider_than_the_decay_grid_asks_the_memory_once_per_cell():
-    from adamatte.video.propagate import DECAY_MAX_WIDTH, _on_grid
-
     rng = np.random.default_rng(3)
     values = rng.random((540, 2 * DECAY_MAX_WIDTH)).astype(np.float32)
     mask = rng.random(values.shape) < 0.3
