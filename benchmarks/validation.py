@@ -55,7 +55,10 @@ VARIANTS = {
     "net+knn": {"refine": "knn"},  # the default
     "net+mixed": {"refine": "mixed"},
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},
-    "net+knn+keep": {"refine": "knn", "keep_band": True},
+    "net+knn+keep": {"refine": "knn", "drawn_band": "keep"},
+    "net+knn+adapt": {"refine": "knn", "drawn_band": "adapt"},
+    "net+mixed+keep": {"refine": "mixed", "drawn_band": "keep"},
+    "net+closed-form+keep": {"refine": "closed-form", "drawn_band": "keep"},
 }
 
 

@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 import adamatte.matting.engine as engine_module
-from adamatte.matting.engine import DRAWN_ROOM, MattingEngine, feather, region_of_interest, tile_windows
+from adamatte.matting.engine import DRAWN_ROOM, TIGHT_BAND, MattingEngine, feather, region_of_interest, tile_windows
 from adamatte.matting.refine import dilate_disk, refine_alpha
+from adamatte.matting.trimap import band_width, mask_to_trimap, normalize_trimap
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
 
@@ -230,7 +231,7 @@ def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypat
         return refine_alpha(image, band, *args, **kwargs)
 
     monkeypatch.setattr(engine_module, "refine_alpha", recording)
-    engine = MattingEngine(RampNet(), device="cpu", refine="knn")
+    engine = MattingEngine(RampNet(), device="cpu", refine="knn", drawn_band="adapt")  # the band is tight: auto would keep it
     result = engine.matte(image, trimap)
     line = result.labels == 1
     user_band = trimap == 128
@@ -240,13 +241,30 @@ def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypat
     np.testing.assert_array_equal(solved[-1] == 1, line)
 
 
-def test_keep_band_solves_the_whole_of_a_drawn_band_and_only_a_drawn_one(lite_model):
-    image, trimap = frame(64, 96)
-    band = trimap == 128
-    narrowed = MattingEngine(lite_model, device="cpu", refine="knn").matte(image, trimap)
-    assert (narrowed.labels[band] != 1).any(), "the network narrows the band by default"
-    engine = MattingEngine(lite_model, device="cpu", refine="knn", keep_band=True)
-    kept = engine.matte(image, trimap)
-    assert (kept.labels[band] == 1).all(), "with keep_band every pixel of the drawn band stays unknown"
-    propagated = engine.matte(image, trimap, drawn=False)
-    np.testing.assert_array_equal(propagated.labels, narrowed.labels)  # a propagated band is the network's to narrow
+def test_band_width_reads_a_bands_solid_edges():
+    yy, xx = np.mgrid[0:200, 0:240]
+    disk = (np.hypot(yy - 100, xx - 120) < 60).astype(np.float32)
+    for band in (3, 6, 12):
+        assert abs(band_width(mask_to_trimap(disk, band)) - 2 * band) <= 2, band
+    tufted = mask_to_trimap(disk, 3)
+    tufted[20:60, 100:140] = 0.5  # a wide patch of hair on a tight band: still a tight band
+    assert band_width(tufted) <= 8
+    assert band_width(np.ones((20, 20), np.float32)) == 0.0
+
+
+def test_drawn_band_auto_keeps_a_tight_band_whole_and_adapts_a_wide_one(lite_model):
+    tight = frame(64, 96)  # a band 8-12 px across
+    wide = frame(192, 288)  # 24-36 px
+    assert band_width(normalize_trimap(tight[1])) <= TIGHT_BAND < band_width(normalize_trimap(wide[1]))
+    engines = {mode: MattingEngine(lite_model, device="cpu", refine="knn", drawn_band=mode) for mode in ("auto", "keep", "adapt")}
+    for (image, trimap), kept_by_auto in ((tight, True), (wide, False)):
+        band = trimap == 128
+        labels = {mode: engine.matte(image, trimap).labels for mode, engine in engines.items()}
+        assert (labels["keep"][band] == 1).all(), "keep: every pixel of the drawn band stays unknown"
+        assert (labels["adapt"][band] != 1).any(), "adapt: the network narrows the band"
+        np.testing.assert_array_equal(labels["auto"], labels["keep" if kept_by_auto else "adapt"])
+    adapted = engines["adapt"].matte(*tight).labels
+    for mode in ("auto", "keep"):  # a propagated band is always the network's to narrow
+        np.testing.assert_array_equal(engines[mode].matte(*tight, drawn=False).labels, adapted)
+    alone = MattingEngine(lite_model, device="cpu", refine="none").matte(*tight)
+    np.testing.assert_array_equal(alone.labels, adapted)  # auto keeps a band only for a solve to solve

@@ -68,10 +68,12 @@ PARAMS: tuple[Param, ...] = (
           choices=("auto", "fp32", "fp16", "bf16"), group="engine"),
     Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),
-    Param("keep_band", "bool", False, "Solve the whole of the unknown band of a trimap you drew (a still, a keyframe): the "
-          "network may widen it but not narrow it. For tight bands, a few px around the edge: on our held-out photos' tight "
-          "trimaps SAD 0.84x closed-form's, against 0.98x without; on wider bands it loses (docs/MODEL_CARD.md).",
-          label="Keep the band", group="engine"),
+    Param("drawn_band", "choice", "auto", "With --refine, the unknown band of a trimap you drew (a still, a keyframe): "
+          "keep it whole and solve all of it (the network may widen it, not narrow it), or adapt it (the network narrows it "
+          "where it is sure). auto keeps a tight band, one typically at most 13 px across, and adapts a wider one: on our "
+          "held-out photos keeping a tight band measures SAD 0.84x closed-form's against 0.98x adapted, and keeping a wide "
+          "one loses (docs/MODEL_CARD.md). Propagated bands are always adapted.",
+          choices=("auto", "keep", "adapt"), label="Drawn band", group="engine"),
     Param("allow_degenerate", "bool", False, "Render a trimap that is wholly one class (all unknown, foreground or "
           "background), which is refused by default: it gives haze or a solid matte.", label="Allow degenerate trimaps",
           group="engine"),

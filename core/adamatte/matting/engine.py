@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from adamatte.errors import GPUMemoryError, InputError
 from adamatte.matting.refine import dilate_disk, refine_alpha
-from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, labels_to_trimap, normalize_trimap, trimap_to_labels
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, band_width, labels_to_trimap, normalize_trimap, trimap_to_labels
 from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
 from adamatte.model.weights import WeightsInfo, load_weights
 from adamatte.params import BY_NAME, check
@@ -47,7 +47,7 @@ DEFAULT_ANALYSIS_MEGAPIXELS = {"cpu": 9.0, "cuda": 9.0}
 # mattes on the held-out split (docs/performance.md).
 ROI_MARGIN = 64
 # the request fields that make an engine (adamatte.params names)
-ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "keep_band", "max_megapixels", "analysis_scale", "refine", "refine_prior")
+ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "drawn_band", "max_megapixels", "analysis_scale", "refine", "refine_prior")
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
 # (benchmarks/refine_band.py, docs/MODEL_CARD.md)
@@ -57,6 +57,11 @@ REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.9, 1)}
 # KNN, 2 px on the training photos: tight trimaps SAD 6.52 -> 5.44, given 5.98 -> 6.16. Closed-form and
 # mixed, already grown 1 px, gained little or lost with it on the held-out photos (docs/MODEL_CARD.md).
 DRAWN_ROOM = {"knn": 2}
+# drawn_band auto keeps a band at most this many px across (trimap.band_width) whole. Chosen on the 13 training
+# photos and their 1-3 MP composites (SAD of the default, given / tight trimaps): adapting every band 6.16 / 5.42 and
+# 24.43 / 18.42, 12 px 6.16 / 5.05 and 24.43 / 17.57, 13 px 6.16 / 5.05 and 24.43 / 17.11, 16 px 6.19 / 5.02 and
+# 24.43 / 17.35. Their tight trimaps (T_opt + 1-3 px) measure 6-21 px across, the alphamatting.com ones 14 and more.
+TIGHT_BAND = 13.0
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real
 # change nor hands the previous frame's errors on (a soft edge eroded once stayed eroded: gt07 MAD
@@ -164,7 +169,7 @@ class MattingEngine:
         device: str = "auto",
         precision: str = "auto",
         respect_trimap: bool = False,
-        keep_band: bool = False,
+        drawn_band: str = "auto",
         max_megapixels: float | None = None,
         analysis_scale: float = 0.0,
         overlap: int = DEFAULT_OVERLAP,
@@ -173,14 +178,14 @@ class MattingEngine:
         refine_prior: float = 0.0,
         weights_info: WeightsInfo | None = None,
     ):
-        check({"refine": refine, "refine_prior": refine_prior, "analysis_scale": analysis_scale}, InputError)
+        check({"refine": refine, "refine_prior": refine_prior, "analysis_scale": analysis_scale, "drawn_band": drawn_band}, InputError)
         self.analysis_scale = analysis_scale
         self.refine = refine
         self.refine_prior = refine_prior
         self.device = pick_device(device)
         self.autocast = _autocast_dtype(self.device, precision)
         self.respect_trimap = respect_trimap
-        self.keep_band = keep_band
+        self.drawn_band = drawn_band
         self.max_pixels = (max_megapixels or DEFAULT_MEGAPIXELS[self.device.type]) * 1e6
         self.overlap = overlap
         self.roi_margin = roi_margin
@@ -210,7 +215,7 @@ class MattingEngine:
         trimap: H×W, 0/128/255 or 0/0.5/1 (other values snap to the nearest class).
         guide: a shot's veto and temporal prior for this frame (video.temporal), or None.
         drawn: the trimap is a user's (a still, a keyframe), not one propagated from the frame before;
-        only a drawn band is kept whole by keep_band.
+        only a drawn band is kept whole (drawn_band, keeps_band).
         """
         t0 = time.perf_counter()
         if image.ndim != 3 or image.shape[2] != 3:
@@ -231,7 +236,7 @@ class MattingEngine:
             known = user_labels != UNKNOWN
             labels[known] = user_labels[known]
             unsure &= ~known
-        if self.keep_band and drawn:  # the user's band is right: the network may widen it, not narrow it
+        if drawn and self.keeps_band(user):  # the user's band is right: the network may widen it, not narrow it
             kept = user == 0.5
             labels[kept] = UNKNOWN
             unsure |= kept
@@ -257,6 +262,13 @@ class MattingEngine:
         t3 = time.perf_counter()
         return MatteResult(alpha, labels, probs, {"network": t1 - t0, "compose": t2 - t1, "refine": t3 - t2, **stages, "total": t3 - t0},
                            vetoed)
+
+    def keeps_band(self, trimap: np.ndarray) -> bool:
+        """Whether a drawn trimap's (H×W {0, 0.5, 1}) band is kept whole: drawn_band keep, or auto on a
+        tight band when a solve follows (the network alone has nothing to solve it with)."""
+        if self.drawn_band == "auto":
+            return self.refine != "none" and band_width(trimap) <= TIGHT_BAND
+        return self.drawn_band == "keep"
 
     def _run_region(self, image: np.ndarray, trimap: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """The network on the trimap's region of interest, at the analysis `scale` (scale_for): class

@@ -45,6 +45,20 @@ def trimap_to_labels(trimap: np.ndarray) -> np.ndarray:
     return labels
 
 
+def band_width(trimap: np.ndarray) -> float:
+    """How wide a trimap's unknown band typically is, in px: the lower quartile of its width along its
+    middle (twice the distance to its edge, at the distance's ridge). trimap: H×W {0, 0.5, 1}; 0 with no band.
+
+    The lower quartile reads the band's solid edges, where a user's band is as wide as they drew it;
+    hair and fur widen the rest of any band."""
+    unknown = (trimap == 0.5).astype(np.uint8)
+    if not unknown.any():
+        return 0.0
+    depth = cv2.distanceTransform(np.pad(unknown, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    ridge = (depth >= cv2.dilate(depth, np.ones((3, 3), np.uint8))) & (unknown > 0)
+    return float(np.percentile(2.0 * depth[ridge], 25))
+
+
 def labels_to_trimap(labels: np.ndarray) -> np.ndarray:
     """uint8 labels {0, 1, 2} (H×W) -> float32 trimap {0, 0.5, 1}."""
     return (labels.astype(np.float32) * 0.5).astype(np.float32)

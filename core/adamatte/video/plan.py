@@ -46,7 +46,7 @@ class RenderRequest:
     device: str = _default("device")
     precision: str = _default("precision")
     respect_trimap: bool = _default("respect_trimap")
-    keep_band: bool = _default("keep_band")
+    drawn_band: str = _default("drawn_band")
     allow_degenerate: bool = _default("allow_degenerate")
     refine: str = _default("refine")
     refine_prior: float = _default("refine_prior")

@@ -52,7 +52,7 @@ def carried_alpha(alpha: np.ndarray) -> np.ndarray:
 
 
 # the render settings that change a frame's pixels (device does not: a retry may land on another machine)
-PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precision", "respect_trimap", "keep_band", "allow_degenerate",
+PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precision", "respect_trimap", "drawn_band", "allow_degenerate",
                   "refine", "refine_prior", "max_megapixels", "analysis_scale", "input_colorspace", "layer", "missing", "alpha_channel", "layout",
                   "compression", "write")
 
@@ -60,8 +60,8 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # Bumped whenever the same settings make different pixels, so that --resume re-renders frames from before:
 # 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network;
 # 4, the plate's tighter colour match; 5, the band grows further into background (propagate.BACKGROUND_EXTRA);
-# 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid.
-METHOD = 6
+# 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid; 7, a tight drawn band is kept whole.
+METHOD = 7
 
 
 class Fingerprints:
