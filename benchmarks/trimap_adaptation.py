@@ -8,7 +8,9 @@ and with a propagated one (the training pipeline's 'propagated' kind, seeded per
 erosion band of the edge moved a few px, with blobs of unknown in the known regions, as a render
 hands a trimap from frame to frame). Scores are over the input trimap's unknown region, where
 adaptation has work to do; "unknown area" is the adapted (or input) unknown area divided by
-T_opt's, so narrowing toward the truth shows as a fall toward 1.
+T_opt's, so narrowing toward the truth shows as a fall toward 1. Rows: the input trimap, the
+network's adapted one (Table 4's), and the labels the default render solves with (`--refine knn`,
+`--drawn-band auto`: a tight drawn band is kept whole).
 
     python benchmarks/trimap_adaptation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25]
 """
@@ -25,6 +27,7 @@ import numpy as np
 from adamatte.io import read_matte
 from adamatte.matting.engine import MattingEngine
 from adamatte.matting.trimap import UNKNOWN, normalize_trimap, tight_trimap, trimap_to_labels
+from adamatte.params import BY_NAME
 from adamatte.scoring.items import discover_eval_items, read_rgb
 from adamatte.train.transforms import MakeTrimap
 
@@ -64,6 +67,8 @@ def main() -> None:
     parser.add_argument("--items", default="GT02,GT07,GT13,GT19,GT25", help="the held-out split")
     args = parser.parse_args()
     engine = MattingEngine.from_weights(args.weights or None, device="cpu")
+    default = MattingEngine.from_weights(args.weights or None, device="cpu", refine=BY_NAME["refine"].default,
+                                         drawn_band=BY_NAME["drawn_band"].default)
     rows = {}
     propagated = MakeTrimap(mix=tuple(float(k == "propagated") for k in MakeTrimap.KINDS))
     for item in discover_eval_items(SHARED, only=tuple(args.items.split(","))):
@@ -75,9 +80,9 @@ def main() -> None:
             ("propagated", propagated({"alpha": alpha}, np.random.default_rng(seed))["trimap"])]
         for kind, trimap in inputs:
             region = trimap == 0.5
-            adapted = engine.matte(image, trimap).labels
             rows.setdefault((kind, "input"), []).append(scores(trimap_to_labels(trimap), truth, region))
-            rows.setdefault((kind, "adapted"), []).append(scores(adapted, truth, region))
+            rows.setdefault((kind, "adapted"), []).append(scores(engine.matte(image, trimap).labels, truth, region))
+            rows.setdefault((kind, "default"), []).append(scores(default.matte(image, trimap).labels, truth, region))
     print(f"trimap adaptation on {args.items} (given and coarse: both trimaps each), over the input's unknown region")
     print(f"{'trimap':<11}{'labels':<9}{'accuracy':>10}{'mIoU':>8}{'unknown area / T_opt':>22}")
     for (kind, which), values in rows.items():

@@ -15,9 +15,9 @@ Two image sets, reported apart (--images):
     network: more pixels per edge than it was trained on, and a background it never saw behind it.
 
     python benchmarks/validation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25] [--trimaps given,tight] [--threads 2]
-        [--variants network,net+knn,...] [--classical closed-form,knn] [--images photos,composites]
+        [--variants network,net+auto,...] [--classical closed-form,knn] [--images photos,composites]
 
---analysis-scales 1,0.7,0.5 replaces the engine rows by the network alone and the default (KNN)
+--analysis-scales 1,0.7,0.5 replaces the engine rows by the network alone and the default (auto)
 at each analysis scale (--analysis-scale), beside the classical references, in one run: what a
 large frame loses when the network sees it smaller.
 
@@ -52,7 +52,8 @@ VARIANTS = {
     "network": {},
     "net+respect": {"respect_trimap": True},
     "net+closed-form": {"refine": "closed-form"},
-    "net+knn": {"refine": "knn"},  # the default
+    "net+auto": {"refine": "auto"},  # the default: KNN, mixed in a drawn band kept whole
+    "net+knn": {"refine": "knn"},
     "net+mixed": {"refine": "mixed"},
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},
     "net+knn+keep": {"refine": "knn", "drawn_band": "keep"},
@@ -97,10 +98,10 @@ def main() -> None:
 
 
 def setting_rows(option: str, values: str, parse: Callable[[str], object]) -> dict[str, dict]:
-    """The network alone and the default (KNN) at each of the comma-separated `values` of an engine
+    """The network alone and the default (auto) at each of the comma-separated `values` of an engine
     `option`, as --variants rows named like network@0.7."""
     return {f"{label}@{value}": {"refine": refine, option: parse(value)}
-            for value in values.split(",") for label, refine in (("network", "none"), ("net+knn", "knn"))}
+            for value in values.split(",") for label, refine in (("network", "none"), ("net+auto", "auto"))}
 
 
 def composite_items(items: list[Item], folder: str) -> list[Item]:

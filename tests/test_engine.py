@@ -268,3 +268,20 @@ def test_drawn_band_auto_keeps_a_tight_band_whole_and_adapts_a_wide_one(lite_mod
         np.testing.assert_array_equal(engines[mode].matte(*tight, drawn=False).labels, adapted)
     alone = MattingEngine(lite_model, device="cpu", refine="none").matte(*tight)
     np.testing.assert_array_equal(alone.labels, adapted)  # auto keeps a band only for a solve to solve
+
+
+def test_refine_auto_solves_a_kept_band_with_mixed_and_an_adapted_one_with_knn(lite_model, monkeypatch):
+    methods = []
+
+    def recording(*args, method, **kwargs):
+        methods.append(method)
+        return refine_alpha(*args, method=method, **kwargs)
+
+    monkeypatch.setattr(engine_module, "refine_alpha", recording)
+    engine = MattingEngine(lite_model, device="cpu", refine="auto")
+    engine.matte(*frame(64, 96))  # tight: kept
+    engine.matte(*frame(192, 288))  # wide: adapted
+    engine.matte(*frame(64, 96), drawn=False)  # propagated: adapted
+    assert methods == ["mixed", "knn", "knn"]
+    MattingEngine(lite_model, device="cpu", refine="knn").matte(*frame(64, 96))  # a method named is a method used
+    assert methods[-1] == "knn"

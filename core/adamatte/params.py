@@ -77,10 +77,12 @@ PARAMS: tuple[Param, ...] = (
     Param("allow_degenerate", "bool", False, "Render a trimap that is wholly one class (all unknown, foreground or "
           "background), which is refused by default: it gives haze or a solid matte.", label="Allow degenerate trimaps",
           group="engine"),
-    Param("refine", "choice", "knn", "After the network, solve classical matting where the adapted trimap is unknown or "
-          "the network is unsure, with the rest as constraints: KNN matting (the default: it measures best on our validation photos and video, docs/MODEL_CARD.md), closed-form (Levin), "
-          "or mixed (closed-form's local links plus KNN's colour links: best on tight trimaps, about twice KNN's time). "
-          "'none' is the network alone, several times faster.", choices=("none", "knn", "closed-form", "mixed"), group="engine"),
+    Param("refine", "choice", "auto", "After the network, solve classical matting where the adapted trimap is unknown or "
+          "the network is unsure, with the rest as constraints: KNN matting (it measures best on the network's adapted band, "
+          "on our validation photos and video, docs/MODEL_CARD.md), closed-form (Levin), or mixed (closed-form's local links "
+          "plus KNN's colour links, about twice KNN's time). auto, the default: mixed inside a drawn band kept whole "
+          "(--drawn-band), where it measures best, and KNN elsewhere. 'none' is the network alone, several times faster.",
+          choices=("none", "auto", "knn", "closed-form", "mixed"), group="engine"),
     Param("refine_prior", "float", 0.0, "With --refine: how strongly the solve keeps to the network's alpha (0: not at all).",
           minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),
     Param("max_megapixels", "float", 0.0, "Frames whose region around the trimap's band is larger than this are matted "
