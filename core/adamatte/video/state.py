@@ -60,7 +60,8 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # Bumped whenever the same settings make different pixels, so that --resume re-renders frames from before:
 # 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network;
 # 4, the plate's tighter colour match; 5, the band grows further into background (propagate.BACKGROUND_EXTRA);
-# 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid; 7, a tight drawn band is kept whole.
+# 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid; 7, a tight drawn band is kept
+# whole and solved with mixed (--drawn-band auto, --refine auto).
 METHOD = 7
 
 
