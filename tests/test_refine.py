@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse
 import torch
 
-from adamatte.matting.engine import MattingEngine
+from adamatte.matting.engine import AUTO_SOLVER, MattingEngine
 from adamatte.params import BY_NAME
 from adamatte.matting import refine
 from adamatte.matting.refine import KNN_PASSES, SYSTEMS, band_system, knn_system, mixed_system, refine_alpha, solve_cg, solve_cg_torch
@@ -124,8 +124,8 @@ def test_unknown_refiner_is_refused():
 
 
 def test_the_shared_parameter_offers_the_engines_refiners():
-    assert BY_NAME["refine"].choices == ("none", *SYSTEMS)
-    assert BY_NAME["refine"].default in SYSTEMS
+    assert BY_NAME["refine"].choices == ("none", "auto", *SYSTEMS)
+    assert BY_NAME["refine"].default == "auto" and set(AUTO_SOLVER.values()) <= set(SYSTEMS)
 
 
 @pytest.mark.parametrize("method", ["knn", "closed-form", "mixed"])
