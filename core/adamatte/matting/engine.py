@@ -58,10 +58,11 @@ REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.9, 1)}
 # mixed, already grown 1 px, gained little or lost with it on the held-out photos (docs/MODEL_CARD.md).
 DRAWN_ROOM = {"knn": 2}
 # drawn_band auto keeps a band at most this many px across (trimap.band_width) whole. Chosen on the 13 training
-# photos and their 1-3 MP composites (SAD of the default, given / tight trimaps): adapting every band 6.16 / 5.42 and
-# 24.43 / 18.42, 12 px 6.16 / 5.05 and 24.43 / 17.57, 13 px 6.16 / 5.05 and 24.43 / 17.11, 16 px 6.19 / 5.02 and
-# 24.43 / 17.35. Their tight trimaps (T_opt + 1-3 px) measure 6-21 px across, the alphamatting.com ones 14 and more.
-TIGHT_BAND = 13.0
+# photos and their 1-3 MP composites, a kept band solved as --refine auto does (AUTO_SOLVER), SAD given / tight:
+# adapting every band 6.16 / 5.42 (photos) and 24.43 / 18.42 (composites); 13 px 6.16 / 4.85 and 24.43 / 13.67;
+# 16 px 6.16 / 4.77 and 24.43 / 13.04; 18 px 6.23 / 4.77 and 24.43 / 12.77: the widest that costs no given trimap.
+# Their tight trimaps (T_opt + 1-3 px) measure 6-21 px across, the alphamatting.com ones 14 and more.
+TIGHT_BAND = 16.0
 # --refine auto's method by whether the drawn band is kept whole. In a kept band closed-form's local links
 # beside KNN's (mixed) follow solid edges that KNN blurs; on the network's adapted band KNN measures best.
 # SAD on tight trimaps, band kept, KNN / mixed: training photos 5.02 / 4.77, their 1-3 MP composites 17.68 / 12.44.
