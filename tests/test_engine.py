@@ -282,6 +282,8 @@ def test_refine_auto_solves_a_kept_band_with_mixed_and_an_adapted_one_with_knn(l
     engine.matte(*frame(64, 96))  # tight: kept
     engine.matte(*frame(192, 288))  # wide: adapted
     engine.matte(*frame(64, 96), drawn=False)  # propagated: adapted
-    assert methods == ["mixed", "knn", "knn"]
+    image, trimap = frame(64, 96)
+    engine.matte(image, np.where(trimap == 128, 0, trimap).astype(np.uint8))  # no band: nothing kept
+    assert methods == ["mixed", "knn", "knn", "knn"]
     MattingEngine(lite_model, device="cpu", refine="knn").matte(*frame(64, 96))  # a method named is a method used
     assert methods[-1] == "knn"

@@ -273,7 +273,7 @@ class MattingEngine:
         """Whether a drawn trimap's (H×W {0, 0.5, 1}) band is kept whole: drawn_band keep, or auto on a
         tight band when a solve follows (the network alone has nothing to solve it with)."""
         if self.drawn_band == "auto":
-            return self.refine != "none" and band_width(trimap) <= TIGHT_BAND
+            return self.refine != "none" and 0.0 < band_width(trimap) <= TIGHT_BAND  # 0: no band to keep
         return self.drawn_band == "keep"
 
     def solver(self, kept: bool) -> str:
