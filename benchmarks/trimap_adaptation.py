@@ -9,7 +9,7 @@ erosion band of the edge moved a few px, with blobs of unknown in the known regi
 hands a trimap from frame to frame). Scores are over the input trimap's unknown region, where
 adaptation has work to do; "unknown area" is the adapted (or input) unknown area divided by
 T_opt's, so narrowing toward the truth shows as a fall toward 1. Rows: the input trimap, the
-network's adapted one (Table 4's), and the labels the default render solves with (`--refine knn`,
+network's adapted one (Table 4's), and the labels the default render solves with (`--refine auto`,
 `--drawn-band auto`: a tight drawn band is kept whole).
 
     python benchmarks/trimap_adaptation.py [--weights lite] [--items GT02,GT07,GT13,GT19,GT25]

@@ -243,11 +243,12 @@ class MattingEngine:
             known = user_labels != UNKNOWN
             labels[known] = user_labels[known]
             unsure &= ~known
+        user_band = user == 0.5
         if kept:  # the user's band is right: the network may widen it, not narrow it
-            labels[user == 0.5] = UNKNOWN
-            unsure |= user == 0.5
+            labels[user_band] = UNKNOWN
+            unsure |= user_band
         elif drawn and method in DRAWN_ROOM:  # the user's band around the solve's region joins it
-            unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM[method]) & (user == 0.5)
+            unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM[method]) & user_band
         vetoed = None
         if guide is not None and guide.veto is not None:
             vetoed = guide.veto(labels, refined)
