@@ -8,7 +8,7 @@ from torch import nn
 import adamatte.matting.engine as engine_module
 from adamatte.matting.engine import DRAWN_ROOM, TIGHT_BAND, MattingEngine, feather, region_of_interest, tile_windows
 from adamatte.matting.refine import dilate_disk, refine_alpha
-from adamatte.matting.trimap import band_width, mask_to_trimap, normalize_trimap
+from adamatte.matting.trimap import band_width, mask_to_trimap, normalize_trimap, trimap_to_labels
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config
 
@@ -259,8 +259,11 @@ def test_drawn_band_auto_keeps_a_tight_band_whole_and_adapts_a_wide_one(lite_mod
     engines = {mode: MattingEngine(lite_model, device="cpu", refine="knn", drawn_band=mode) for mode in ("auto", "keep", "adapt")}
     for (image, trimap), kept_by_auto in ((tight, True), (wide, False)):
         band = trimap == 128
-        labels = {mode: engine.matte(image, trimap).labels for mode, engine in engines.items()}
-        assert (labels["keep"][band] == 1).all(), "keep: every pixel of the drawn band stays unknown"
+        results = {mode: engine.matte(image, trimap) for mode, engine in engines.items()}
+        labels = {mode: result.labels for mode, result in results.items()}
+        # keep: the drawn trimap stands as drawn, its whole band solved and its classes final
+        np.testing.assert_array_equal(labels["keep"], trimap_to_labels(normalize_trimap(trimap)))
+        assert (results["keep"].alpha[trimap == 255] == 1).all() and (results["keep"].alpha[trimap == 0] == 0).all()
         assert (labels["adapt"][band] != 1).any(), "adapt: the network narrows the band"
         np.testing.assert_array_equal(labels["auto"], labels["keep" if kept_by_auto else "adapt"])
     adapted = engines["adapt"].matte(*tight).labels

@@ -238,17 +238,17 @@ class MattingEngine:
         if scale < 1.0:  # upsampled labels are off by up to a reduced pixel: the solve gets that much more room
             margin += math.ceil(1.0 / scale)
         unsure = probs.max(axis=2) < confidence
-        if self.respect_trimap:
-            user_labels = trimap_to_labels(user)
-            known = user_labels != UNKNOWN
-            labels[known] = user_labels[known]
-            unsure &= ~known
         user_band = user == 0.5
-        if kept:  # the user's band is right: the network may widen it, not narrow it
-            labels[user_band] = UNKNOWN
-            unsure |= user_band
-        elif drawn and method in DRAWN_ROOM:  # the user's band around the solve's region joins it
-            unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM[method]) & user_band
+        if kept:  # a tight drawn trimap is right as drawn: its classes stand, and all of its band is solved
+            labels, unsure = trimap_to_labels(user), user_band
+        else:
+            if self.respect_trimap:
+                user_labels = trimap_to_labels(user)
+                known = user_labels != UNKNOWN
+                labels[known] = user_labels[known]
+                unsure &= ~known
+            if drawn and method in DRAWN_ROOM:  # the user's band around the solve's region joins it
+                unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM[method]) & user_band
         vetoed = None
         if guide is not None and guide.veto is not None:
             vetoed = guide.veto(labels, refined)
