@@ -237,11 +237,11 @@ class MattingEngine:
         confidence, margin = REFINE_BAND.get(method, (0.0, 0))
         if scale < 1.0:  # upsampled labels are off by up to a reduced pixel: the solve gets that much more room
             margin += math.ceil(1.0 / scale)
-        unsure = probs.max(axis=2) < confidence
         user_band = user == 0.5
         if kept:  # a tight drawn trimap is right as drawn: its classes stand, and all of its band is solved
             labels, unsure = trimap_to_labels(user), user_band
         else:
+            unsure = probs.max(axis=2) < confidence
             if self.respect_trimap:
                 user_labels = trimap_to_labels(user)
                 known = user_labels != UNKNOWN
