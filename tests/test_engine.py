@@ -273,6 +273,19 @@ def test_drawn_band_auto_keeps_a_tight_band_whole_and_adapts_a_wide_one(lite_mod
     np.testing.assert_array_equal(alone.labels, adapted)  # auto keeps a band only for a solve to solve
 
 
+def test_drawn_band_auto_allows_a_wider_band_on_a_larger_frame(lite_model):
+    engine = MattingEngine(lite_model, device="cpu", refine="auto")
+
+    def disk_trimap(height: int, width: int, band: int) -> np.ndarray:
+        yy, xx = np.mgrid[0:height, 0:width]
+        return mask_to_trimap((np.hypot(yy - height / 2, xx - width / 2) < height / 3).astype(np.float32), band)
+
+    # a 24 px band: wide on a 960x540 frame, tight on a 1920x1080 one (limit 16 px x sqrt(2.07 MP / 0.6 MP))
+    assert not engine.keeps_band(disk_trimap(540, 960, 12))
+    assert engine.keeps_band(disk_trimap(1080, 1920, 12))
+    assert not engine.keeps_band(disk_trimap(1080, 1920, 20))  # 40 px: wide there too
+
+
 def test_refine_auto_solves_a_kept_band_with_mixed_and_an_adapted_one_with_knn(lite_model, monkeypatch):
     methods = []
 

@@ -63,6 +63,9 @@ DRAWN_ROOM = {"knn": 2}
 # 16 px 6.16 / 4.77 and 24.43 / 13.04; 18 px 6.23 / 4.77 and 24.43 / 12.77: the widest that costs no given trimap.
 # Their tight trimaps (T_opt + 1-3 px) measure 6-21 px across, the alphamatting.com ones 14 and more.
 TIGHT_BAND = 16.0
+# ... on frames of up to TIGHT_BAND_PIXELS (the photos are 0.40-0.58 MP); on larger ones the limit grows with the
+# frame's side, as the same edge spans more pixels: the composites' tight SAD / Grad 12.89 / 6.51 -> 12.29 / 4.08.
+TIGHT_BAND_PIXELS = 0.6e6
 # --refine auto's method by whether the drawn band is kept whole. In a kept band closed-form's local links
 # beside KNN's (mixed) follow solid edges that KNN blurs; on the network's adapted band KNN measures best.
 # SAD on tight trimaps, band kept, KNN / mixed: training photos 5.02 / 4.77, their 1-3 MP composites 17.68 / 12.44.
@@ -272,9 +275,11 @@ class MattingEngine:
 
     def keeps_band(self, trimap: np.ndarray) -> bool:
         """Whether a drawn trimap's (H×W {0, 0.5, 1}) band is kept whole: drawn_band keep, or auto on a
-        tight band when a solve follows (the network alone has nothing to solve it with)."""
+        tight band (TIGHT_BAND px, more on large frames) when a solve follows (the network alone has nothing
+        to solve it with)."""
         if self.drawn_band == "auto":
-            return self.refine != "none" and 0.0 < band_width(trimap) <= TIGHT_BAND  # 0: no band to keep
+            limit = TIGHT_BAND * max(1.0, math.sqrt(trimap.size / TIGHT_BAND_PIXELS))
+            return self.refine != "none" and 0.0 < band_width(trimap) <= limit  # 0: no band to keep
         return self.drawn_band == "keep"
 
     def solver(self, kept: bool) -> str:

@@ -61,8 +61,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # 2, the background plate (video.plate); 3, the temporal prior pulls only where it agrees with the network;
 # 4, the plate's tighter colour match; 5, the band grows further into background (propagate.BACKGROUND_EXTRA);
 # 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid; 7, a tight drawn band is kept
-# whole and solved with mixed (--drawn-band auto, --refine auto); 8, a kept drawn trimap's classes stand as drawn.
-METHOD = 8
+# whole and solved with mixed (--drawn-band auto, --refine auto); 8, a kept drawn trimap's classes stand as drawn;
+# 9, frames above 0.6 MP keep a wider drawn band (matting.engine.TIGHT_BAND_PIXELS).
+METHOD = 9
 
 
 class Fingerprints:
