@@ -241,9 +241,14 @@ def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypat
     np.testing.assert_array_equal(solved[-1] == 1, line)
 
 
+def disk_mask(height: int, width: int, radius: float) -> np.ndarray:
+    """H×W float32: 1 inside a disk of `radius` px at the frame's centre, 0 outside."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    return (np.hypot(yy - height / 2, xx - width / 2) < radius).astype(np.float32)
+
+
 def test_band_width_reads_a_bands_solid_edges():
-    yy, xx = np.mgrid[0:200, 0:240]
-    disk = (np.hypot(yy - 100, xx - 120) < 60).astype(np.float32)
+    disk = disk_mask(200, 240, 60)
     for band in (3, 6, 12):
         assert abs(band_width(mask_to_trimap(disk, band)) - 2 * band) <= 2, band
     tufted = mask_to_trimap(disk, 3)
@@ -277,8 +282,7 @@ def test_drawn_band_auto_allows_a_wider_band_on_a_larger_frame(lite_model):
     engine = MattingEngine(lite_model, device="cpu", refine="auto")
 
     def disk_trimap(height: int, width: int, band: int) -> np.ndarray:
-        yy, xx = np.mgrid[0:height, 0:width]
-        return mask_to_trimap((np.hypot(yy - height / 2, xx - width / 2) < height / 3).astype(np.float32), band)
+        return mask_to_trimap(disk_mask(height, width, height / 3), band)
 
     # a 24 px band: wide on a 960x540 frame, tight on a 1920x1080 one (limit 16 px x sqrt(2.07 MP / 0.6 MP))
     assert not engine.keeps_band(disk_trimap(540, 960, 12))

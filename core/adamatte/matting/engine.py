@@ -234,7 +234,6 @@ class MattingEngine:
         scale = self.scale_for(*user.shape)
         probs, refined = self._run_region(image, user, scale)
         t1 = time.perf_counter()
-        labels = probs.argmax(axis=2).astype(np.uint8)
         kept = drawn and self.keeps_band(user)
         method = self.solver(kept)
         confidence, margin = REFINE_BAND.get(method, (0.0, 0))
@@ -243,8 +242,8 @@ class MattingEngine:
         user_band = user == 0.5
         if kept:  # a tight drawn trimap is right as drawn: its classes stand, and all of its band is solved
             labels, unsure = trimap_to_labels(user), user_band
-        else:
-            unsure = probs.max(axis=2) < confidence
+        else:  # the network's adapted trimap, and where it is less sure of its class than `confidence`
+            labels, unsure = probs.argmax(axis=2).astype(np.uint8), probs.max(axis=2) < confidence
             if self.respect_trimap:
                 user_labels = trimap_to_labels(user)
                 known = user_labels != UNKNOWN
