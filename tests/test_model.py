@@ -84,3 +84,23 @@ def test_gradients_reach_every_parameter(lite):
     (out.trimap_logits.mean() + out.alpha_refined.mean()).backward()
     dead = [n for n, p in model.named_parameters() if p.grad is None]
     assert not dead
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_propagation_unit_keeps_finite_gradients_under_autocast_where_alpha_is_sure(dtype):
+    """Mixed-precision training (bf16 on the CPU, fp16 on CUDA): a coarse alpha of exactly 0 or 1 must not
+    make the logit infinite (1 - 1e-4 rounds to 1 in both) and the gradients NaN."""
+    if dtype == torch.float16 and not torch.cuda.is_available():
+        pytest.skip("fp16 autocast runs on CUDA")
+    device = "cuda" if dtype == torch.float16 else "cpu"
+    torch.manual_seed(2)
+    unit = AdaMatting(load_model_config("lite")).propagation.to(device).train()
+    torch.nn.init.normal_(unit.head.weight, std=0.1)
+    alpha = torch.rand(1, 1, 32, 32, device=device)
+    alpha[..., :8, :] = 1.0
+    alpha[..., -8:, :] = 0.0
+    image, probs = torch.rand(1, 3, 32, 32, device=device), torch.softmax(torch.rand(1, 3, 32, 32, device=device), 1)
+    with torch.autocast(device, dtype=dtype):
+        out = unit(image, probs, alpha.to(dtype))  # as the network hands it on: a sigmoid computed under autocast
+    out.float().mean().backward()
+    assert all(torch.isfinite(p.grad).all() for p in unit.parameters() if p.grad is not None)

@@ -13,6 +13,7 @@ from adamatte.train.checkpoint import read_checkpoint
 from adamatte.train.config import load_train_config
 from adamatte.train.data import MattingDataset
 from adamatte.train.loss import UncertaintyLoss
+from adamatte.train.trainer import Trainer, cpu_has_bf16
 from adamatte.train.transforms import paper_pipeline
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
@@ -119,6 +120,16 @@ def test_resume_equals_one_run(merged, tmp_path):
             torch.testing.assert_close(value, split[key], rtol=1e-3, atol=1e-4, msg=key)
         elif key.startswith("model."):
             assert torch.equal(value, split[key]), key
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU computes bf16 only in emulation")
+def test_a_cpu_with_bf16_hardware_trains_in_mixed_precision(merged, tmp_path):
+    trainer = Trainer(smoke_config(merged, tmp_path, amp=True, max_steps=3), progress=False)
+    assert trainer.autocast == torch.bfloat16
+    first = trainer.run(until=1)
+    last = trainer.run()
+    assert trainer.step == 3 and np.isfinite([first["loss"], last["loss"]]).all()
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
 
 def test_resuming_on_another_schedule_warns(merged, tmp_path, capsys):

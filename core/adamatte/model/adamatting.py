@@ -123,7 +123,8 @@ class PropagationUnit(nn.Module):
             delta = self.head(state[0])
             if s > 1:
                 delta = F.pixel_shuffle(delta, s)
-            alpha = torch.sigmoid(torch.logit(alpha, eps=1e-4) + delta)
+            # in fp32: under fp16/bf16 autocast 1 - 1e-4 rounds to 1, the logit is infinite and its gradient NaN
+            alpha = torch.sigmoid(torch.logit(alpha.float(), eps=1e-4) + delta.float())
         return alpha
 
 
