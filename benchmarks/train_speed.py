@@ -20,10 +20,10 @@ import time
 
 import torch
 
+from adamatte.matting.engine import cpu_has_bf16
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.train.checkpoint import prefixed, read_checkpoint
 from adamatte.train.loss import UncertaintyLoss
-from adamatte.train.trainer import cpu_has_bf16
 
 
 def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: torch.dtype | None, *,
@@ -62,7 +62,7 @@ def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: 
     if device == "cuda":
         torch.cuda.synchronize()
     rate = steps * batch / (time.perf_counter() - t0)
-    torch.set_flush_denormal(True)
+    torch.set_flush_denormal(False)  # as the process had it
     return rate
 
 

@@ -53,6 +53,8 @@ VARIANTS = {
     "net+respect": {"respect_trimap": True},
     "net+closed-form": {"refine": "closed-form"},
     "net+auto": {"refine": "auto"},  # the default: KNN, mixed in a drawn band kept whole
+    "network+bf16": {"precision": "bf16"},
+    "net+auto+bf16": {"refine": "auto", "precision": "bf16"},
     "net+knn": {"refine": "knn"},
     "net+mixed": {"refine": "mixed"},
     "net+knn+respect": {"refine": "knn", "respect_trimap": True},

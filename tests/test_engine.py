@@ -159,10 +159,27 @@ def test_a_trimap_of_one_class_skips_the_network():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_matches_cpu(lite_model):
     image, trimap = frame(251, 317)
-    cpu = MattingEngine(lite_model, device="cpu").matte(image, trimap)
+    cpu = MattingEngine(lite_model, device="cpu", precision="fp32").matte(image, trimap)
     for precision in ("fp32", "fp16", "bf16"):
         result = MattingEngine(copy.deepcopy(lite_model), device="cuda", precision=precision).matte(image, trimap)
         assert np.abs(result.probs - cpu.probs).mean() < (1e-4 if precision == "fp32" else 2e-2), precision
+
+
+def test_auto_precision_on_a_cpu_is_bf16_only_where_it_has_bf16_hardware(lite_model, monkeypatch):
+    cpu = torch.device("cpu")
+    for hardware in (True, False):
+        monkeypatch.setattr(engine_module, "cpu_has_bf16", lambda: hardware)
+        assert engine_module._autocast_dtype(cpu, "auto") == (torch.bfloat16 if hardware else None)
+        assert engine_module._autocast_dtype(cpu, "fp32") is None and engine_module._autocast_dtype(cpu, "fp16") is None
+        assert engine_module._autocast_dtype(cpu, "bf16") == torch.bfloat16
+
+
+def test_bf16_on_the_cpu_is_close_to_fp32(lite_model):
+    image, trimap = frame(251, 317)
+    fp32 = MattingEngine(lite_model, device="cpu", precision="fp32").matte(image, trimap)
+    bf16 = MattingEngine(lite_model, device="cpu", precision="bf16").matte(image, trimap)
+    assert np.abs(bf16.probs - fp32.probs).mean() < 2e-2 and np.abs(bf16.alpha - fp32.alpha).mean() < 2e-2
+    assert 0 < np.abs(bf16.alpha - fp32.alpha).max()  # it did run in bf16
 
 
 def test_cuda_refused_without_a_gpu(lite_model):

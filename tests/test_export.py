@@ -19,7 +19,7 @@ H, W = 251, 317  # odd on purpose: the files pad to the stride and crop inside
 def sample():
     image, _, trimap = matting_sample(H, W, seed=5)
     # the files hold the network for the whole frame; the engine's region of interest is its own
-    engine = MattingEngine.from_weights("lite", device="cpu", refine="none", roi_margin=None)
+    engine = MattingEngine.from_weights("lite", device="cpu", precision="fp32", refine="none", roi_margin=None)  # the exports are fp32
     alpha = engine.matte(image, trimap).alpha
     x = np.concatenate([image.transpose(2, 0, 1), trimap[None]], axis=0)[None].astype(np.float32)
     return x, alpha

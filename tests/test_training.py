@@ -7,13 +7,14 @@ import pytest
 import torch
 
 from adamatte.cli import main
+from adamatte.matting.engine import cpu_has_bf16
 from adamatte.model import AdaMatting, ModelConfig
 from adamatte.model.weights import load_weights
 from adamatte.train.checkpoint import read_checkpoint
 from adamatte.train.config import load_train_config
 from adamatte.train.data import MattingDataset
 from adamatte.train.loss import UncertaintyLoss
-from adamatte.train.trainer import Trainer, cpu_has_bf16
+from adamatte.train.trainer import Trainer
 from adamatte.train.transforms import paper_pipeline
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
@@ -130,6 +131,12 @@ def test_a_cpu_with_bf16_hardware_trains_in_mixed_precision(merged, tmp_path):
     last = trainer.run()
     assert trainer.step == 3 and np.isfinite([first["loss"], last["loss"]]).all()
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_training_flushes_subnormals_only_inside_its_steps(merged, tmp_path):
+    """Flushed process-wide, subnormals crashed scipy's k-d tree in a later matte (the refinement's KNN graph)."""
+    assert train_cli(merged, tmp_path, "--name", "ftz", "--max-steps", "1") == 0
+    assert np.float32(1e-40) * np.float32(1.0) != 0
 
 
 def test_resuming_on_another_schedule_warns(merged, tmp_path, capsys):

@@ -64,7 +64,8 @@ PARAMS: tuple[Param, ...] = (
           group="engine"),
     Param("device", "choice", "auto", "Where the network runs; auto picks CUDA when present.", choices=("auto", "cpu", "cuda"),
           group="engine"),
-    Param("precision", "choice", "auto", "Arithmetic on CUDA; auto is fp16. The CPU always runs fp32.",
+    Param("precision", "choice", "auto", "The network's arithmetic. auto: fp16 on CUDA; on a CPU bf16 where it computes bf16 in hardware (AMX, AVX-512 BF16), "
+          "else fp32. auto can differ between farm machines: pin fp32 for renders bit-identical across mixed hardware.",
           choices=("auto", "fp32", "fp16", "bf16"), group="engine"),
     Param("respect_trimap", "bool", False, "Keep the user's trimap where it says foreground or background, instead of "
           "letting the network's adapted trimap correct it.", label="Respect trimap", group="engine"),

@@ -64,7 +64,7 @@ class TrainConfig:
     sigma_init: float = 4.0
     workers: int = 0
     threads: int = 0  # torch CPU threads per process; 0: torch's default
-    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs that compute it in hardware (trainer.cpu_has_bf16)
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs that compute it in hardware (matting.engine.cpu_has_bf16)
     checkpoint_every: int = 200  # steps
     validate_every_epochs: int = 1
     max_validation_items: int = 0  # 0: all

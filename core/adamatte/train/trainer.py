@@ -10,10 +10,12 @@ where an uninterrupted run does. Only rank 0 writes checkpoints, logs and weight
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from adamatte.errors import InputError
-from adamatte.matting.engine import MattingEngine
+from adamatte.matting.engine import MattingEngine, cpu_has_bf16
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.scoring.evaluate import mean_row, network_matter, score_items
 from adamatte.train.checkpoint import checkpoint_exists, restore_checkpoint, save_checkpoint
@@ -64,11 +66,16 @@ def setup_distributed() -> Distributed:
     return Distributed(dist.get_rank(), dist.get_world_size(), local)
 
 
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AMX tiles or AVX-512 BF16): there, bf16 autocast trained the
-    `cpu` recipe's step ~2.5x faster than fp32 (docs/training.md); elsewhere bf16 is emulated, and slower."""
-    probes = (getattr(torch.cpu, "_is_amx_tile_supported", None), getattr(torch.cpu, "_is_avx512_bf16_supported", None))
-    return any(probe is not None and probe() for probe in probes)
+@contextlib.contextmanager
+def subnormals_flushed() -> Iterator[None]:
+    """Subnormal numbers (~1e-40) read and written as zero, inside the block only. Weight decay had left 705,644 of
+    the `cpu` run's 1.7M weights subnormal, and the CPU computes them many times slower (docs/training.md). Not
+    process-wide: scipy's k-d tree, which the matte's refinement uses, crashed with it on."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def poly_lr(base: float, step: int, total: int, power: float) -> float:
@@ -90,9 +97,6 @@ class Trainer:
         self.progress = progress and self.ctx.is_main
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        # Weight decay leaves a third of the weights of a long run subnormal (~1e-40), and the CPU computes
-        # with subnormals many times slower: flushed to zero, a training step took 2.9 s instead of 4.4 (docs/training.md)
-        torch.set_flush_denormal(True)
         cuda = torch.cuda.is_available()
         self.device = torch.device(f"cuda:{self.ctx.local_rank}" if cuda else "cpu")
         torch.manual_seed(cfg.seed)
@@ -107,7 +111,8 @@ class Trainer:
             {"params": self.model.parameters(), "lr": cfg.lr, "weight_decay": cfg.weight_decay, "base_lr": cfg.lr},
             {"params": self.loss.parameters(), "lr": cfg.sigma_lr, "weight_decay": 0.0, "base_lr": cfg.sigma_lr},
         ])
-        # mixed precision: fp16 with loss scaling on CUDA; bf16 (no scaling needed) on CPUs with bf16 matrix units
+        # mixed precision: fp16 with loss scaling on CUDA; bf16 (no scaling needed) on CPUs with bf16 hardware, where
+        # it trained the `cpu` recipe's network 4x faster than fp32 (docs/training.md)
         self.autocast = (torch.float16 if cuda else torch.bfloat16) if cfg.amp and (cuda or cpu_has_bf16()) else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
         self.dataset = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range, cfg.rotation_degrees, cfg.trimap_mix,
@@ -138,6 +143,10 @@ class Trainer:
         self.ctx.barrier()
 
     def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        with subnormals_flushed():
+            return self._step(batch)
+
+    def _step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
         for group in self.optimizer.param_groups:
