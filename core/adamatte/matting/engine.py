@@ -122,7 +122,7 @@ def cpu_has_bf16() -> bool:
 
 def _autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The network's autocast dtype (None: fp32). auto: fp16 on CUDA; on a CPU bf16 where it has bf16 hardware
-    (the network ~1.9x faster at 1080p, the held-out scores equal to the second decimal: docs/performance.md), else fp32.
+    (the network ~1.5x faster at 1080p, the held-out scores equal to the second decimal: docs/performance.md), else fp32.
     fp16 on a CPU runs fp32."""
     check({"precision": precision}, InputError)
     if device.type == "cuda":
