@@ -16,6 +16,7 @@ computes them slowly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import torch
@@ -24,13 +25,13 @@ from adamatte.matting.engine import cpu_has_bf16
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.train.checkpoint import prefixed, read_checkpoint
 from adamatte.train.loss import UncertaintyLoss
+from adamatte.train.trainer import subnormals_flushed
 
 
 def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: torch.dtype | None, *,
                        weights: dict[str, torch.Tensor] | None = None, flush: bool = True) -> float:
     """Training steps of `config` on `device`, autocast to `dtype` (None: fp32), subnormals flushed or not."""
     torch.manual_seed(0)
-    torch.set_flush_denormal(flush)
     model = AdaMatting(load_model_config(config))
     if weights is not None:
         model.load_state_dict(weights)
@@ -45,13 +46,14 @@ def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: 
     labels = torch.randint(0, 3, (batch, 320, 320), device=device)
 
     def step() -> None:
-        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
-            out = model(image, trimap)
-        total, _ = loss(out, alpha, labels)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(total).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        with subnormals_flushed() if flush else contextlib.nullcontext():  # as the trainer runs a step
+            with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
+                out = model(image, trimap)
+            total, _ = loss(out, alpha, labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            scaler.step(optimizer)
+            scaler.update()
 
     step()  # warm-up
     if device == "cuda":
@@ -61,9 +63,7 @@ def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: 
         step()
     if device == "cuda":
         torch.cuda.synchronize()
-    rate = steps * batch / (time.perf_counter() - t0)
-    torch.set_flush_denormal(False)  # as the process had it
-    return rate
+    return steps * batch / (time.perf_counter() - t0)
 
 
 def main() -> None:

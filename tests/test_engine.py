@@ -169,9 +169,9 @@ def test_auto_precision_on_a_cpu_is_bf16_only_where_it_has_bf16_hardware(lite_mo
     cpu = torch.device("cpu")
     for hardware in (True, False):
         monkeypatch.setattr(engine_module, "cpu_has_bf16", lambda: hardware)
-        assert engine_module._autocast_dtype(cpu, "auto") == (torch.bfloat16 if hardware else None)
-        assert engine_module._autocast_dtype(cpu, "fp32") is None and engine_module._autocast_dtype(cpu, "fp16") is None
-        assert engine_module._autocast_dtype(cpu, "bf16") == torch.bfloat16
+        assert engine_module.autocast_dtype(cpu, "auto") == (torch.bfloat16 if hardware else None)
+        assert engine_module.autocast_dtype(cpu, "fp32") is None and engine_module.autocast_dtype(cpu, "fp16") is None
+        assert engine_module.autocast_dtype(cpu, "bf16") == torch.bfloat16
 
 
 def test_bf16_on_the_cpu_is_close_to_fp32(lite_model):

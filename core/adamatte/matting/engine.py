@@ -120,7 +120,7 @@ def cpu_has_bf16() -> bool:
     return any(probe is not None and probe() for probe in probes)
 
 
-def _autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The network's autocast dtype (None: fp32). auto: fp16 on CUDA; on a CPU bf16 where it has bf16 hardware
     (the network ~1.5x faster at 1080p, the held-out scores equal to the second decimal: docs/performance.md), else fp32.
     fp16 on a CPU runs fp32."""
@@ -200,7 +200,7 @@ class MattingEngine:
         self.refine = refine
         self.refine_prior = refine_prior
         self.device = pick_device(device)
-        self.autocast = _autocast_dtype(self.device, precision)
+        self.autocast = autocast_dtype(self.device, precision)
         self.respect_trimap = respect_trimap
         self.drawn_band = drawn_band
         self.max_pixels = (max_megapixels or DEFAULT_MEGAPIXELS[self.device.type]) * 1e6

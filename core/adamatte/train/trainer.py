@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from adamatte.errors import InputError
-from adamatte.matting.engine import MattingEngine, cpu_has_bf16
+from adamatte.matting.engine import MattingEngine, autocast_dtype
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.scoring.evaluate import mean_row, network_matter, score_items
 from adamatte.train.checkpoint import checkpoint_exists, restore_checkpoint, save_checkpoint
@@ -111,9 +111,9 @@ class Trainer:
             {"params": self.model.parameters(), "lr": cfg.lr, "weight_decay": cfg.weight_decay, "base_lr": cfg.lr},
             {"params": self.loss.parameters(), "lr": cfg.sigma_lr, "weight_decay": 0.0, "base_lr": cfg.sigma_lr},
         ])
-        # mixed precision: fp16 with loss scaling on CUDA; bf16 (no scaling needed) on CPUs with bf16 hardware, where
-        # it trained the `cpu` recipe's network 4x faster than fp32 (docs/training.md)
-        self.autocast = (torch.float16 if cuda else torch.bfloat16) if cfg.amp and (cuda or cpu_has_bf16()) else None
+        # mixed precision as the engine chooses it: fp16 with loss scaling on CUDA; bf16 (no scaling needed) on CPUs
+        # with bf16 hardware, where it trained the `cpu` recipe's network 4x faster than fp32 (docs/training.md)
+        self.autocast = autocast_dtype(self.device, "auto" if cfg.amp else "fp32")
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
         self.dataset = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range, cfg.rotation_degrees, cfg.trimap_mix,
                                                          cfg.procedural),
