@@ -40,22 +40,22 @@ from adamatte.params import BY_NAME, check
 DEFAULT_MEGAPIXELS = {"cpu": 2.5, "cuda": 9.0}
 DEFAULT_OVERLAP = 96
 # --analysis-scale 0: frames larger than this are analysed at the scale that brings them down to it.
-# Full scale through 4K: every reduced scale measured worse on the validation split (MODEL_CARD.md).
+# Full scale through 4K: every reduced scale measured worse on the validation split (benchmarks/journal/model.md).
 DEFAULT_ANALYSIS_MEGAPIXELS = {"cpu": 9.0, "cuda": 9.0}
 # px of context around the trimap's unknown band and class edges that the network sees (None: the whole frame);
 # training crops are centred on the band with about this much around them. 64 px matched the whole frame's
-# mattes on the held-out split (docs/performance.md).
+# mattes on the held-out split (benchmarks/journal/performance.md).
 ROI_MARGIN = 64
 # the request fields that make an engine (adamatte.params names)
 ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "drawn_band", "max_megapixels", "analysis_scale", "refine", "refine_prior")
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
-# (benchmarks/refine_band.py, docs/MODEL_CARD.md)
+# (benchmarks/refine_band.py, benchmarks/journal/model.md)
 REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.9, 1)}
 # On a drawn trimap (a still, a keyframe) the solve also takes the user's band within this many px of
 # the region above: the network narrows tight bands past the truth, clamping real fractional alpha to 0 or 1.
 # KNN, 2 px on the training photos: tight trimaps SAD 6.52 -> 5.44, given 5.98 -> 6.16. Closed-form and
-# mixed, already grown 1 px, gained little or lost with it on the held-out photos (docs/MODEL_CARD.md).
+# mixed, already grown 1 px, gained little or lost with it on the held-out photos (benchmarks/journal/model.md).
 DRAWN_ROOM = {"knn": 2}
 # drawn_band auto keeps a band at most this many px across (trimap.band_width) whole. Chosen on the 13 training
 # photos and their 1-3 MP composites, a kept band solved as --refine auto does (AUTO_SOLVER), SAD given / tight:
@@ -73,7 +73,7 @@ AUTO_SOLVER = {False: "knn", True: "mixed"}
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real
 # change nor hands the previous frame's errors on (a soft edge eroded once stayed eroded: gt07 MAD
-# 5.29 -> 4.84, distractor 2.48 -> 2.38; 0.05 and 0.2 measured within 0.15 of it, docs/MODEL_CARD.md).
+# 5.29 -> 4.84, distractor 2.48 -> 2.38; 0.05 and 0.2 measured within 0.15 of it, benchmarks/journal/model.md).
 AGREEMENT = 0.1
 
 
@@ -122,7 +122,7 @@ def cpu_has_bf16() -> bool:
 
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The network's autocast dtype (None: fp32). auto: fp16 on CUDA; on a CPU bf16 where it has bf16 hardware
-    (the network ~1.5x faster at 1080p, the held-out scores equal to the second decimal: docs/performance.md), else fp32.
+    (the network ~1.5x faster at 1080p, the held-out scores equal to the second decimal: benchmarks/journal/performance.md), else fp32.
     fp16 on a CPU runs fp32."""
     check({"precision": precision}, InputError)
     if device.type == "cuda":
@@ -207,7 +207,7 @@ class MattingEngine:
         self.overlap = overlap
         self.roi_margin = roi_margin
         self.weights_info = weights_info
-        # channels-last on both devices: on this project's CPU the network ran 1.3x faster at 1080p (docs/performance.md)
+        # channels-last on both devices: on this project's CPU the network ran 1.3x faster at 1080p (benchmarks/journal/performance.md)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True

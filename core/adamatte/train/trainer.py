@@ -100,7 +100,7 @@ class Trainer:
         cuda = torch.cuda.is_available()
         self.device = torch.device(f"cuda:{self.ctx.local_rank}" if cuda else "cpu")
         torch.manual_seed(cfg.seed)
-        # channels-last, as the engine runs it: oneDNN's NHWC kernels are faster on the CPU too (docs/performance.md)
+        # channels-last, as the engine runs it: oneDNN's NHWC kernels are faster on the CPU too (benchmarks/journal/performance.md)
         self.model = AdaMatting(load_model_config(cfg.model)).to(self.device, memory_format=torch.channels_last)
         self.loss = UncertaintyLoss(cfg.sigma_init).to(self.device)
         # the exported weights: an exponential moving average of the trained ones (use_buffers: BN statistics too)

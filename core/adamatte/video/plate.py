@@ -30,7 +30,7 @@ CLEAR_BELOW = 0.15
 # Lab distance (3×3 mean) at or under which a pixel shows the plate. A soft edge over a seen background
 # differs from it by α·|F - B|, so a tight match spares real fringes: a loose one (a pull toward 0
 # fading out by 8) cost the distractor clip's hair (MAD 2.41 -> 2.80); 2 kept more of it than 3
-# (2.38 -> 2.31) with the demo's haze as clean, 1.5 no more (2.32; docs/MODEL_CARD.md).
+# (2.38 -> 2.31) with the demo's haze as clean, 1.5 no more (2.32; benchmarks/journal/model.md).
 MATCH = 2.0
 STILL = 0.25  # px: a fitted camera motion that moves no corner of the frame farther than this is none
 FIT_GRID = 8  # px between the flow samples the camera motion is fitted to

@@ -40,12 +40,12 @@ CHANGED_ABOVE = 0.08  # mean |Δ| of working-space colour (5×5 mean) along the 
 # The decay asks the keyframe memory about at most this many pixels across a frame: a wider frame is asked on a
 # grid, each pixel taking its cell's answer (the memory's features are colour and its 9×9 surround, smooth at that
 # scale). At 1080p the ring was 95-136k searches a frame; on the grid the memory's searches took 3.2 s of 8 frames
-# instead of 5.3 (docs/performance.md).
+# instead of 5.3 (benchmarks/journal/performance.md).
 DECAY_MAX_WIDTH = 960
 # An unknown region deeper than this many margins (from its nearest known pixel) is a band the network did
 # not narrow; growing it by the margin every frame makes it swallow the background (judo's wall, 48,800 ->
 # 68,300 px over 1012-1016), so neither it nor its edge grows. 1.5: gt07 better on every metric, the
-# distractor (thin bands) unchanged; 1.0 and 2.5 measured worse on gt07 (docs/MODEL_CARD.md).
+# distractor (thin bands) unchanged; 1.0 and 2.5 measured worse on gt07 (benchmarks/journal/model.md).
 WIDE_BAND = 1.5
 # px the band grows further into known background than into foreground, with a keyframe memory to police it. The
 # network's adapted trimap calls the faintest hair background and the solve clears it, so a band grown by the margin
@@ -53,7 +53,7 @@ WIDE_BAND = 1.5
 # of known background went from 7 to 199 pixels by frame 1023. 4: distractor MAD 2.31 -> 2.10, drift 1.73 -> 1.49,
 # gt07 unchanged; 8 and a 12 px margin on both sides measured worse. Without the memory's veto the wider band lets
 # background in (gt07 --no-keyframe-memory 6.35 -> 11.39), and without the solve the network's own alpha over it
-# leaks (gt07 --refine none 10.95 -> 13.91), so it is widened only with both (docs/MODEL_CARD.md).
+# leaks (gt07 --refine none 10.95 -> 13.91), so it is widened only with both (benchmarks/journal/model.md).
 BACKGROUND_EXTRA = 4
 SOLID = 0.98  # final alpha at or above which a band pixel is carried on as foreground (at or below 1 - SOLID: background)
 
