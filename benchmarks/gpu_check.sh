@@ -4,7 +4,7 @@
 #   1. the CUDA tests (tests/test_engine.py, tests/test_refine.py: the network and the torch solver
 #      on CUDA against the CPU);
 #   2. benchmarks/model_speed.py fp16 rows, peak GPU memory included: lite and paper at 1080p and
-#      4K, and the bundled weights with the default KNN refinement at 1080p; KNN's solve, scipy
+#      4K, and the bundled weights with the default (mixed) and KNN refinements at 1080p; KNN's solve, scipy
 #      on the CPU against torch on the GPU, at 1080p and 4K;
 #   3. a fixed-time training burst of the cpu recipe, resumed from runs/lite-cpu's checkpoint as it
 #      is in the working tree, on the packed training set; the new checkpoint comes back through
@@ -72,7 +72,7 @@ $PY -m pytest -q -p no:cacheprovider tests/test_engine.py tests/test_refine.py
 step "engine speed, fp16"
 if (( gpu )); then
     $PY benchmarks/model_speed.py --devices cuda --sizes 1920x1080,3840x2160 --configs lite,paper --closed-form-max 0x0
-    $PY benchmarks/model_speed.py --devices cuda --sizes 1920x1080 --configs bundled+knn --closed-form-max 0x0
+    $PY benchmarks/model_speed.py --devices cuda --sizes 1920x1080 --configs bundled+mixed,bundled+knn --closed-form-max 0x0
     $PY benchmarks/model_speed.py --solvers --devices cuda --sizes 1920x1080,3840x2160
 else
     $PY benchmarks/model_speed.py --devices cpu --sizes 960x540 --configs lite --closed-form-max 0x0

@@ -4,11 +4,11 @@ For each model config (lite, paper) and frame size (960x540, 1920x1080, 3840x216
 engine in a fresh process (so peak memory is that frame's alone) on the CPU and, when
 present, on CUDA in fp16; then times pymatting's closed-form matting on the same frame and
 trimap and prints the ratio. Weights are random for lite and paper (the network's speed does
-not depend on them); `bundled+knn` and `bundled+closed-form` are the bundled trained weights
-with that refinement (KNN is the render default), whose solve costs what the band the trained
-network draws costs.
+not depend on them); `bundled+mixed`, `bundled+knn` and `bundled+closed-form` are the bundled trained
+weights with that refinement (mixed is the render default), whose solve costs what the band the
+trained network draws costs.
 
-    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+knn,bundled+closed-form]
+    python benchmarks/model_speed.py [--sizes 960x540,1920x1080,3840x2160] [--configs lite,paper,bundled+mixed,bundled+knn,bundled+closed-form]
         [--closed-form-max 1920x1080] [--devices cpu,cuda]
 
 --closed-form-max 0x0 skips closed-form (and pymatting) altogether. A config may end in @SCALE
@@ -180,7 +180,7 @@ def closed_form_seconds(width: int, height: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="960x540,1920x1080,3840x2160")
-    parser.add_argument("--configs", default="lite,paper,bundled+knn,bundled+closed-form")
+    parser.add_argument("--configs", default="lite,paper,bundled+mixed,bundled+knn,bundled+closed-form")
     parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
     parser.add_argument("--devices", help="comma list of cpu, cuda (default: cpu, and cuda when present)")
     parser.add_argument("--solvers", action="store_true", help="KNN's solve: scipy against torch (CPU, and CUDA when present)")

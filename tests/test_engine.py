@@ -307,20 +307,19 @@ def test_drawn_band_auto_allows_a_wider_band_on_a_larger_frame(lite_model):
     assert not engine.keeps_band(disk_trimap(1080, 1920, 20))  # 40 px: wide there too
 
 
-def test_refine_auto_solves_a_kept_band_with_mixed_and_an_adapted_one_with_knn(lite_model, monkeypatch):
-    methods = []
+def test_refine_auto_solves_with_mixed_a_kept_band_grown_a_pixel_and_an_adapted_one_as_knn_would(lite_model, monkeypatch):
+    calls = []  # (method, margin, band) of each solve
 
-    def recording(*args, method, **kwargs):
-        methods.append(method)
-        return refine_alpha(*args, method=method, **kwargs)
+    def recording(image, band, *args, method, margin, **kwargs):
+        calls.append((method, margin, band.copy()))
+        return refine_alpha(image, band, *args, method=method, margin=margin, **kwargs)
 
     monkeypatch.setattr(engine_module, "refine_alpha", recording)
     engine = MattingEngine(lite_model, device="cpu", refine="auto")
     engine.matte(*frame(64, 96))  # tight: kept
     engine.matte(*frame(192, 288))  # wide: adapted
     engine.matte(*frame(64, 96), drawn=False)  # propagated: adapted
-    image, trimap = frame(64, 96)
-    engine.matte(image, np.where(trimap == 128, 0, trimap).astype(np.uint8))  # no band: nothing kept
-    assert methods == ["mixed", "knn", "knn", "knn"]
-    MattingEngine(lite_model, device="cpu", refine="knn").matte(*frame(64, 96))  # a method named is a method used
-    assert methods[-1] == "knn"
+    assert [(method, margin) for method, margin, _ in calls] == [("mixed", 1), ("mixed", 0), ("mixed", 0)]
+    MattingEngine(lite_model, device="cpu", refine="knn", drawn_band="adapt").matte(*frame(64, 96), drawn=False)
+    assert calls[-1][:2] == ("knn", 0)
+    np.testing.assert_array_equal(calls[-1][2], calls[2][2])  # auto's adapted band is KNN's (REFINE_BAND)

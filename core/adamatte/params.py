@@ -80,10 +80,10 @@ PARAMS: tuple[Param, ...] = (
           "background), which is refused by default: it gives haze or a solid matte.", label="Allow degenerate trimaps",
           group="engine"),
     Param("refine", "choice", "auto", "After the network, solve classical matting where the adapted trimap is unknown or "
-          "the network is unsure, with the rest as constraints: KNN matting (it measures best on the network's adapted band, "
-          "on our validation photos and video, docs/MODEL_CARD.md), closed-form (Levin), or mixed (closed-form's local links "
-          "plus KNN's colour links, about twice KNN's time). auto, the default: mixed inside a drawn band kept whole "
-          "(--drawn-band), where it measures best, and KNN elsewhere. 'none' is the network alone, several times faster.",
+          "the network is unsure, with the rest as constraints: mixed (closed-form's local links plus KNN's colour links; "
+          "it measures best on our held-out photos and video, docs/MODEL_CARD.md), KNN matting (about 1.4x faster on a "
+          "1080p render, softer edges), or closed-form (Levin). auto, the default: mixed. 'none' is the network alone, "
+          "several times faster.",
           choices=("none", "auto", "knn", "closed-form", "mixed"), group="engine"),
     Param("refine_prior", "float", 0.0, "With --refine: how strongly the solve keeps to the network's alpha (0: not at all).",
           minimum=0.0, maximum=10.0, label="Refine prior", group="engine"),

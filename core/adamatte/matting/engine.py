@@ -50,8 +50,12 @@ ROI_MARGIN = 64
 ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "drawn_band", "max_megapixels", "analysis_scale", "refine", "refine_prior")
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
-# (benchmarks/refine_band.py, benchmarks/journal/model.md)
-REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.9, 1)}
+# (benchmarks/refine_band.py, benchmarks/journal/model.md). Mixed in KNN's band, not closed-form's wider
+# one: held-out photos' given trimaps SAD 5.32 -> 4.80.
+REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.7, 0)}
+# px a drawn band kept whole (keeps_band) grows by for the solve: closed-form's windows and mixed's need a
+# pixel of room past it (mixed ungrown: the 1-3 MP composites' tight Grad 4.08 -> 6.39, benchmarks/journal/model.md)
+KEPT_MARGIN = {"closed-form": 1, "mixed": 1}
 # On a drawn trimap (a still, a keyframe) the solve also takes the user's band within this many px of
 # the region above: the network narrows tight bands past the truth, clamping real fractional alpha to 0 or 1.
 # KNN, 2 px on the training photos: tight trimaps SAD 6.52 -> 5.44, given 5.98 -> 6.16. Closed-form and
@@ -66,10 +70,13 @@ TIGHT_BAND = 16.0
 # ... on frames of up to TIGHT_BAND_PIXELS (the photos are 0.40-0.58 MP); on larger ones the limit grows with the
 # frame's side, as the same edge spans more pixels: the composites' tight SAD / Grad 12.89 / 6.51 -> 12.29 / 4.08.
 TIGHT_BAND_PIXELS = 0.6e6
-# --refine auto's method by whether the drawn band is kept whole. In a kept band closed-form's local links
-# beside KNN's (mixed) follow solid edges that KNN blurs; on the network's adapted band KNN measures best.
-# SAD on tight trimaps, band kept, KNN / mixed: training photos 5.02 / 4.77, their 1-3 MP composites 17.68 / 12.44.
-AUTO_SOLVER = {False: "knn", True: "mixed"}
+# --refine auto's method: closed-form's local links beside KNN's colour links (mixed) follow solid edges
+# that KNN alone blurs and keep the soft alpha that it under-estimates. In a kept band, SAD on tight
+# trimaps, KNN / mixed: training photos 5.02 / 4.77, their 1-3 MP composites 17.68 / 12.44. In the
+# network's adapted band (REFINE_BAND), the default before / after: held-out photos' given trimaps 4.96 / 4.80,
+# their 1-3 MP composites 18.45 / 14.50, and on video (MAD / dtSSD) distractor 2.08 / 2.30 -> 1.46 / 1.57,
+# gt07 4.79 / 4.72 -> 4.17 / 4.23 (benchmarks/journal/model.md).
+AUTO_SOLVER = "mixed"
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real
 # change nor hands the previous frame's errors on (a soft edge eroded once stayed eroded: gt07 MAD
@@ -244,8 +251,10 @@ class MattingEngine:
         probs, refined = self._run_region(image, user, scale)
         t1 = time.perf_counter()
         kept = drawn and self.keeps_band(user)
-        method = self.solver(kept)
+        method = self.solver
         confidence, margin = REFINE_BAND.get(method, (0.0, 0))
+        if kept:
+            margin = KEPT_MARGIN.get(method, 0)
         if scale < 1.0:  # upsampled labels are off by up to a reduced pixel: the solve gets that much more room
             margin += math.ceil(1.0 / scale)
         user_band = user == 0.5
@@ -290,10 +299,10 @@ class MattingEngine:
             return self.refine != "none" and 0.0 < band_width(trimap) <= limit  # 0: no band to keep
         return self.drawn_band == "keep"
 
-    def solver(self, kept: bool) -> str:
-        """The refinement's method for a frame whose drawn band is `kept` whole (keeps_band) or not:
-        --refine's, or with auto mixed in a kept band and KNN elsewhere (AUTO_SOLVER)."""
-        return AUTO_SOLVER[kept] if self.refine == "auto" else self.refine
+    @property
+    def solver(self) -> str:
+        """The refinement's method: --refine's, with auto the measured best (AUTO_SOLVER)."""
+        return AUTO_SOLVER if self.refine == "auto" else self.refine
 
     def _run_region(self, image: np.ndarray, trimap: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """The network on the trimap's region of interest, at the analysis `scale` (scale_for): class
