@@ -7,7 +7,7 @@ import torch
 from adamatte.matting.engine import AUTO_SOLVER, MattingEngine
 from adamatte.params import BY_NAME
 from adamatte.matting import refine
-from adamatte.matting.refine import KNN_PASSES, SYSTEMS, band_system, knn_system, mixed_system, refine_alpha, solve_cg, solve_cg_torch
+from adamatte.matting.refine import KNN_PASSES, MIXED_PASSES, SYSTEMS, band_system, knn_system, mixed_system, refine_alpha, solve_cg, solve_cg_torch
 from adamatte.matting.trimap import trimap_to_labels
 
 from standin import ColourKeyNet
@@ -90,7 +90,8 @@ def test_the_mixed_system_is_closed_form_plus_weighted_knn_pixel_for_pixel():
     image, alpha, trimap = framed_sample()
     labels = trimap_to_labels(trimap.astype(np.float32))
     free, known = labels == 1, (labels == 2).astype(np.float64)
-    (local, local_rhs), (nonlocal_, nonlocal_rhs) = band_system(image, free, known), knn_system(image, free, known)
+    local, local_rhs = band_system(image, free, known)
+    nonlocal_, nonlocal_rhs = knn_system(image, free, known, passes=MIXED_PASSES)
     mixed, mixed_rhs = mixed_system(image, free, known, knn_weight=0.3)
     np.testing.assert_allclose(mixed.toarray(), (local + 0.3 * nonlocal_).toarray(), atol=1e-12)
     np.testing.assert_allclose(mixed_rhs, local_rhs + 0.3 * nonlocal_rhs, atol=1e-12)

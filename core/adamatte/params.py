@@ -73,15 +73,15 @@ PARAMS: tuple[Param, ...] = (
           "keep it as drawn (its whole band solved, its foreground and background final), or adapt it (the network narrows it "
           "where it is sure). auto keeps a tight band, one typically at most 16 px across (more on frames above 0.6 MP: "
           "about 30 px at 1080p), and adapts a wider one: on our "
-          "held-out tight trimaps, kept, the default measures SAD 0.78x (photos) and 0.57x (1-3 MP composites) closed-form's, "
-          "adapted 0.98x and 0.91x; keeping a wide band loses (docs/MODEL_CARD.md). Propagated bands are always adapted.",
+          "held-out tight trimaps, kept, the default measures SAD 0.75x (photos) and 0.58x (1-3 MP composites) closed-form's, "
+          "adapted 0.98x and 0.91x (KNN then); keeping a wide band loses (docs/MODEL_CARD.md). Propagated bands are always adapted.",
           choices=("auto", "keep", "adapt"), label="Drawn band", group="engine"),
     Param("allow_degenerate", "bool", False, "Render a trimap that is wholly one class (all unknown, foreground or "
           "background), which is refused by default: it gives haze or a solid matte.", label="Allow degenerate trimaps",
           group="engine"),
     Param("refine", "choice", "auto", "After the network, solve classical matting where the adapted trimap is unknown or "
           "the network is unsure, with the rest as constraints: mixed (closed-form's local links plus KNN's colour links; "
-          "it measures best on our held-out photos and video, docs/MODEL_CARD.md), KNN matting (about 1.4x faster on a "
+          "it measures best on our held-out photos and video, docs/MODEL_CARD.md), KNN matting (about 1.2x faster on a "
           "1080p render, softer edges), or closed-form (Levin). auto, the default: mixed. 'none' is the network alone, "
           "several times faster.",
           choices=("none", "auto", "knn", "closed-form", "mixed"), group="engine"),

@@ -51,7 +51,7 @@ ENGINE_PARAMS = ("weights", "device", "precision", "respect_trimap", "drawn_band
 # --refine solves where the adapted trimap is unknown or the network is less sure of its class
 # than `confidence`, grown by `margin` px: (confidence, margin), chosen on training photos
 # (benchmarks/refine_band.py, benchmarks/journal/model.md). Mixed in KNN's band, not closed-form's wider
-# one: held-out photos' given trimaps SAD 5.32 -> 4.80.
+# one: held-out photos' given trimaps SAD 5.32 -> 4.80 (with both of KNN's passes, refine.MIXED_PASSES).
 REFINE_BAND = {"knn": (0.7, 0), "closed-form": (0.9, 1), "mixed": (0.7, 0)}
 # px a drawn band kept whole (keeps_band) grows by for the solve: closed-form's windows and mixed's need a
 # pixel of room past it (mixed ungrown: the 1-3 MP composites' tight Grad 4.08 -> 6.39, benchmarks/journal/model.md)
@@ -73,9 +73,9 @@ TIGHT_BAND_PIXELS = 0.6e6
 # --refine auto's method: closed-form's local links beside KNN's colour links (mixed) follow solid edges
 # that KNN alone blurs and keep the soft alpha that it under-estimates. In a kept band, SAD on tight
 # trimaps, KNN / mixed: training photos 5.02 / 4.77, their 1-3 MP composites 17.68 / 12.44. In the
-# network's adapted band (REFINE_BAND), the default before / after: held-out photos' given trimaps 4.96 / 4.80,
-# their 1-3 MP composites 18.45 / 14.50, and on video (MAD / dtSSD) distractor 2.08 / 2.30 -> 1.46 / 1.57,
-# gt07 4.79 / 4.72 -> 4.17 / 4.23 (benchmarks/journal/model.md).
+# network's adapted band (REFINE_BAND), the default before / after: held-out photos' given trimaps 4.96 / 4.29,
+# their 1-3 MP composites 18.45 / 14.17, and on video (MAD / dtSSD) distractor 2.08 / 2.30 -> 1.51 / 1.64,
+# gt07 4.79 / 4.72 -> 4.20 / 4.21 (benchmarks/journal/model.md).
 AUTO_SOLVER = "mixed"
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real

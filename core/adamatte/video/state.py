@@ -63,8 +63,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # 6, frames wider than propagate.DECAY_MAX_WIDTH ask the memory about the decay on a grid; 7, a tight drawn band is kept
 # whole and solved with mixed (--drawn-band auto, --refine auto); 8, a kept drawn trimap's classes stand as drawn;
 # 9, frames above 0.6 MP keep a wider drawn band (matting.engine.TIGHT_BAND_PIXELS); 10, --precision auto runs the network
-# in bf16 on CPUs with bf16 hardware; 11, --refine auto solves the network's adapted band with mixed, in KNN's band.
-METHOD = 11
+# in bf16 on CPUs with bf16 hardware; 11, --refine auto solves the network's adapted band with mixed, in KNN's band;
+# 12, mixed's KNN links are its nonlocal pass alone.
+METHOD = 12
 
 
 class Fingerprints:
