@@ -52,7 +52,7 @@ VARIANTS = {
     "network": {},
     "net+respect": {"respect_trimap": True},
     "net+closed-form": {"refine": "closed-form"},
-    "net+auto": {"refine": "auto"},  # the default: KNN, mixed in a drawn band kept whole
+    "net+auto": {"refine": "auto"},  # the default: mixed (engine.AUTO_SOLVER)
     "network+bf16": {"precision": "bf16"},
     "net+auto+bf16": {"refine": "auto", "precision": "bf16"},
     "net+knn": {"refine": "knn"},

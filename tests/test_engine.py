@@ -319,7 +319,9 @@ def test_refine_auto_solves_with_mixed_a_kept_band_grown_a_pixel_and_an_adapted_
     engine.matte(*frame(64, 96))  # tight: kept
     engine.matte(*frame(192, 288))  # wide: adapted
     engine.matte(*frame(64, 96), drawn=False)  # propagated: adapted
-    assert [(method, margin) for method, margin, _ in calls] == [("mixed", 1), ("mixed", 0), ("mixed", 0)]
+    image, trimap = frame(64, 96)
+    engine.matte(image, np.where(trimap == 128, 0, trimap).astype(np.uint8))  # no band: nothing kept
+    assert [(method, margin) for method, margin, _ in calls] == [("mixed", 1), ("mixed", 0), ("mixed", 0), ("mixed", 0)]
     MattingEngine(lite_model, device="cpu", refine="knn", drawn_band="adapt").matte(*frame(64, 96), drawn=False)
     assert calls[-1][:2] == ("knn", 0)
     np.testing.assert_array_equal(calls[-1][2], calls[2][2])  # auto's adapted band is KNN's (REFINE_BAND)

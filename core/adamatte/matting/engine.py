@@ -59,7 +59,8 @@ KEPT_MARGIN = {"closed-form": 1, "mixed": 1}
 # On a drawn trimap (a still, a keyframe) the solve also takes the user's band within this many px of
 # the region above: the network narrows tight bands past the truth, clamping real fractional alpha to 0 or 1.
 # KNN, 2 px on the training photos: tight trimaps SAD 6.52 -> 5.44, given 5.98 -> 6.16. Closed-form and
-# mixed, already grown 1 px, gained little or lost with it on the held-out photos (benchmarks/journal/model.md).
+# mixed, then both solving closed-form's band grown 1 px, gained little or lost with it on the held-out photos
+# (benchmarks/journal/model.md); mixed over KNN's band was measured without it.
 DRAWN_ROOM = {"knn": 2}
 # drawn_band auto keeps a band at most this many px across (trimap.band_width) whole. Chosen on the 13 training
 # photos and their 1-3 MP composites, a kept band solved as --refine auto does (AUTO_SOLVER), SAD given / tight:
