@@ -57,7 +57,7 @@ def band_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, epsilon:
     touched[[0, -1], :] = False
     touched[:, [0, -1]] = False
     index = np.flatnonzero(touched)[:, None] + np.array([dy * w + dx for dy, dx in WINDOW])[None, :]  # n×9 pixels
-    colours = image.reshape(-1, 3).astype(np.float64)[index]  # n×9×3
+    colours = image.reshape(-1, 3)[index].astype(np.float64)  # n×9×3, gathered before widening: not the whole frame
     centred = colours - colours.mean(axis=1, keepdims=True)
     covariance = np.matmul(centred.transpose(0, 2, 1), centred) / 9.0
     inverse = np.linalg.inv(covariance + (epsilon / 9.0) * np.eye(3))
@@ -158,12 +158,17 @@ CG_MAXITER = 2000
 
 def solve_cg(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, guess: np.ndarray, device: str = "cpu") -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients from `guess`: KNN graphs fill in badly under LU.
-    On a CUDA `device` the iterations run there, in torch (solve_cg_torch)."""
+    The iterations run in float32, the system having been built in float64: the matrix-vector products
+    are bound by memory, and on 1080p bands they took 1.3-1.45x less time with the same iteration count
+    and a mean |Δα| of 1e-6 (benchmarks/journal/performance.md). On a CUDA `device` the iterations run
+    there, in torch (solve_cg_torch)."""
     if device != "cpu":
         return solve_cg_torch(matrix, rhs, guess, device)
-    jacobi = scipy.sparse.diags(1.0 / matrix.diagonal())
-    solution, _ = scipy.sparse.linalg.cg(matrix, rhs, x0=guess, rtol=CG_RTOL, maxiter=CG_MAXITER, M=jacobi)
-    return solution
+    single = matrix.astype(np.float32)
+    jacobi = scipy.sparse.diags((1.0 / single.diagonal()).astype(np.float32))
+    solution, _ = scipy.sparse.linalg.cg(single, rhs.astype(np.float32), x0=guess.astype(np.float32), rtol=CG_RTOL,
+                                         maxiter=CG_MAXITER, M=jacobi)
+    return solution.astype(np.float64)
 
 
 def solve_cg_torch(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, guess: np.ndarray, device: str = "cpu") -> np.ndarray:
