@@ -57,14 +57,13 @@ def band_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, epsilon:
     touched[[0, -1], :] = False
     touched[:, [0, -1]] = False
     index = np.flatnonzero(touched)[:, None] + np.array([dy * w + dx for dy, dx in WINDOW])[None, :]  # n×9 pixels
-    colours = image.reshape(-1, 3)[index].astype(np.float64)  # n×9×3, gathered before widening: not the whole frame
-    centred = colours - colours.mean(axis=1, keepdims=True)
-    covariance = np.matmul(centred.transpose(0, 2, 1), centred) / 9.0
-    inverse = np.linalg.inv(covariance + (epsilon / 9.0) * np.eye(3))
-    # value(a, b) = δ_ab − (1 + (I_a − μ)ᵀ Σ⁻¹ (I_b − μ)) / 9; numpy's stacked matmul beat broadcast products 5-8x
-    values = np.matmul(np.matmul(centred, inverse), centred.transpose(0, 2, 1))
-    values += 1.0
-    values *= -1.0 / 9.0
+    colours = torch.from_numpy(image.reshape(-1, 3)[index].astype(np.float64))  # n×9×3, gathered before widening: not the whole frame
+    centred = colours - colours.mean(dim=1, keepdim=True)
+    covariance = torch.matmul(centred.transpose(1, 2), centred) / 9.0
+    inverse = torch.linalg.inv(covariance + (epsilon / 9.0) * torch.eye(3, dtype=torch.float64))
+    # value(a, b) = δ_ab − (1 + (I_a − μ)ᵀ Σ⁻¹ (I_b − μ)) / 9. Stacked matmuls beat broadcast products 5-8x, and
+    # torch's, on every core, took this function from 0.31-0.65 s to 0.26-0.30 on a 1080p band (numpy's: one core).
+    values = torch.matmul(torch.matmul(centred, inverse), centred.transpose(1, 2)).add_(1.0).mul_(-1.0 / 9.0).numpy()
     values.reshape(-1, 81)[:, ::10] += 1.0  # δ_ab: the 9×9 diagonals
 
     pixels = np.flatnonzero(free)
