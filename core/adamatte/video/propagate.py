@@ -105,7 +105,6 @@ class Motion:
     unsure_before: np.ndarray  # H×W bool, the same check from frame t's side
     spread: float  # px: 99th percentile of motion plus of disagreement
     changed: np.ndarray  # H×W bool, in frame t+1: its colour differs from frame t's along the flow (a disocclusion)
-    moved: np.ndarray | None = None  # H×W bool, in frame t+1: its colour differs from frame t's at the same pixel (None: not measured)
 
 
 def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
@@ -128,8 +127,7 @@ def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     before = cv2.remap(np.clip(previous, 0, 1).astype(np.float32), xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
     difference = cv2.blur(np.abs(before - np.clip(current, 0, 1)).mean(axis=2), (5, 5))
-    in_place = cv2.blur(np.abs(np.clip(previous, 0, 1) - np.clip(current, 0, 1)).mean(axis=2), (5, 5))
-    return Motion(forward, backward, unsure, unsure_before, spread, difference > CHANGED_ABOVE, in_place > CHANGED_ABOVE)
+    return Motion(forward, backward, unsure, unsure_before, spread, difference > CHANGED_ABOVE)
 
 
 def _disk(radius: int) -> np.ndarray:
