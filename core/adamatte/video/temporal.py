@@ -12,8 +12,7 @@
   creep outward frame by frame; a faint fringe there (the network's alpha under SLACK_FAINT)
   needs no vouching, so a soft edge the previous frame lost can come back, but faint alpha
   vouches for nothing on the next frame. Solid foreground where the input trimap left the band
-  open and the picture did not change in place must not look clearly like the keyframes'
-  background (a ghost of where the subject was sits still).
+  open must not look clearly like the keyframes' background (a ghost of where the subject was).
   What the moving subject uncovers (its colour changed along the flow) is background, whatever it
   looks like (a look-alike behind it). So is what shows the background plate's colour
   (video.plate: background the shot has already shown), unless frame t's matte firmly arrives there.
@@ -69,7 +68,6 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
     revealed = _revealed_behind(prev_alpha, carried, motion)
     seen = cv2.dilate(firm.astype(np.uint8), kernel) > 0
     band = trimap == 0.5
-    moved = motion.moved if motion.moved is not None else np.zeros(band.shape, bool)
 
     def veto(labels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         out = np.zeros(labels.shape, bool)
@@ -80,7 +78,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         rules = (
             (kept & ~seen, NEW_BELOW, True),  # where no alpha of frame t arrives: must be the subject
             (kept & seen & ~firm & (alpha >= SLACK_FAINT), SLACK_BELOW, True),  # the slack around the carried matte: must not creep
-            ((labels == FOREGROUND) & band & ~moved, SOLID_BELOW, False),  # solid where the input left it open, and still: a ghost?
+            ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
         )
         out |= kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
         if shows_plate is not None:  # background the shot has shown, where frame t's matte does not firmly hold it
