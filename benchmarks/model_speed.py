@@ -22,8 +22,9 @@ system), solve (conjugate gradients) and write (the half-float EXR matte), each 
 
     python benchmarks/model_speed.py --stages [--sizes 1920x1080,3840x2160]
 
---solvers times KNN's conjugate-gradient solve on each size's band both ways, scipy (the CPU
-path) and torch (what runs on a GPU), side by side, with their difference.
+--solvers times the default (mixed) system's conjugate-gradient solve on each size's band: scipy's
+float32 CG (the CPU path until 2026-12-07) beside ours in torch (refine.solve_cg) on the CPU and,
+when present, the GPU, with their difference.
 
     python benchmarks/model_speed.py --solvers [--sizes 1920x1080] [--devices cpu,cuda]
 """
@@ -143,21 +144,29 @@ def print_stages(sizes: list[tuple[int, int]], devices: list[str]) -> None:
 
 
 def print_solvers(width: int, height: int, devices: list[str]) -> None:
-    """KNN's conjugate gradients on one frame's band: scipy (the CPU path) against torch, side by side."""
+    """The refinement's conjugate gradients (torch, float32) on one frame's mixed system, against scipy's
+    float32 CG (the CPU path until 2026-12-07), side by side."""
+    import scipy.sparse.linalg
     import torch
 
-    from adamatte.matting.refine import knn_system, solve_cg, solve_cg_torch
+    from adamatte.matting.refine import CG_MAXITER, CG_RTOL, mixed_system, solve_cg
     from adamatte.matting.trimap import trimap_to_labels
 
     image, trimap = test_frame(width, height)
     labels = trimap_to_labels(trimap)
-    matrix, rhs = knn_system(image, labels == 1, (labels == 2).astype(np.float64))
-    matrix = matrix + 1e-8 * scipy.sparse.identity(len(rhs), format="csr")
+    matrix, rhs = mixed_system(image, labels == 1, (labels == 2).astype(np.float64))
+    matrix = (matrix + 1e-8 * scipy.sparse.identity(len(rhs), format="csr")).tocsr()
     guess = np.full(len(rhs), 0.5)
-    print(f"KNN solve at {width}x{height}, {len(rhs)} band pixels, Jacobi CG to 1e-4 from 0.5")
+
+    def scipy_cg(m: scipy.sparse.csr_matrix, b: np.ndarray, g: np.ndarray) -> np.ndarray:
+        single = m.astype(np.float32)
+        jacobi = scipy.sparse.diags((1.0 / single.diagonal()).astype(np.float32))
+        return scipy.sparse.linalg.cg(single, b.astype(np.float32), x0=g.astype(np.float32), rtol=CG_RTOL, maxiter=CG_MAXITER, M=jacobi)[0]
+
+    print(f"mixed solve at {width}x{height}, {len(rhs)} band pixels, Jacobi CG to {CG_RTOL:g} from 0.5, {torch.get_num_threads()} torch threads")
     reference = None
     for name, device in [("scipy", "cpu"), ("torch", "cpu")] + [("torch", d) for d in devices if d != "cpu"]:
-        solve = solve_cg if name == "scipy" else (lambda m, b, g, d=device: solve_cg_torch(m, b, g, d))
+        solve = scipy_cg if name == "scipy" else (lambda m, b, g, d=device: solve_cg(m, b, g, d))
         if device == "cuda":
             solve(matrix, rhs, guess)  # warm-up: the CUDA context and kernels
             torch.cuda.synchronize()
@@ -183,7 +192,7 @@ def main() -> None:
     parser.add_argument("--configs", default="lite,paper,bundled+mixed,bundled+knn,bundled+closed-form")
     parser.add_argument("--closed-form-max", default="1920x1080", help="largest size to run closed-form on (it is slow)")
     parser.add_argument("--devices", help="comma list of cpu, cuda (default: cpu, and cuda when present)")
-    parser.add_argument("--solvers", action="store_true", help="KNN's solve: scipy against torch (CPU, and CUDA when present)")
+    parser.add_argument("--solvers", action="store_true", help="the band solve: scipy against ours in torch (CPU, and CUDA when present)")
     parser.add_argument("--stages", action="store_true", help="where one frame's time goes, stage by stage")
     parser.add_argument("--one", nargs=4, metavar=("CONFIG", "W", "H", "DEVICE"), help=argparse.SUPPRESS)
     parser.add_argument("--one-stages", nargs=3, metavar=("W", "H", "DEVICE"), help=argparse.SUPPRESS)
