@@ -1,6 +1,7 @@
 """Classical matting solved inside the adapted band: KNN matting (Chen et al., "KNN Matting",
 2013), closed-form matting (Levin et al., "A Closed-Form Solution to Natural Image Matting",
-2008), or the two mixed, written on scipy.
+2008), or the two mixed: the systems built with scipy's sparse matrices and k-d trees, KNN's and
+mixed's conjugate gradients run in torch (on the GPU when the network is there).
 
 Trimap adaptation narrows the unknown region; solving a classical matting system only there,
 with the adapted trimap's background and foreground as hard constraints and (optionally) the
