@@ -65,8 +65,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # 9, frames above 0.6 MP keep a wider drawn band (matting.engine.TIGHT_BAND_PIXELS); 10, --precision auto runs the network
 # in bf16 on CPUs with bf16 hardware; 11, --refine auto solves the network's adapted band with mixed, in KNN's band;
 # 12, mixed's KNN links are its nonlocal pass alone; 13, the veto punches no hole inside solid foreground, the band
-# solve iterates in float32, the memory searches approximately.
-METHOD = 13
+# solve iterates in float32, the memory searches approximately; 14, the band solve's conjugate gradients run in torch
+# on the CPU too (refine.solve_cg).
+METHOD = 14
 
 
 class Fingerprints:
