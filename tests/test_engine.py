@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import adamatte.matting.engine as engine_module
-from adamatte.matting.engine import DRAWN_ROOM, TIGHT_BAND, MattingEngine, feather, region_of_interest, tile_windows
+from adamatte.matting.engine import DRAWN_ROOM, TIGHT_BAND, Guide, MattingEngine, feather, region_of_interest, tile_windows
 from adamatte.matting.refine import dilate_disk, refine_alpha
 from adamatte.matting.trimap import band_width, mask_to_trimap, normalize_trimap, trimap_to_labels
 from adamatte.errors import InputError
@@ -256,6 +256,30 @@ def test_a_drawn_band_gives_the_solve_room_around_the_networks_unknown(monkeypat
     assert (solved[-1] == 1).sum() > line.sum()
     engine.matte(image, trimap, drawn=False)  # a propagated band: the network's unknown alone
     np.testing.assert_array_equal(solved[-1] == 1, line)
+
+
+def test_what_the_veto_holds_off_softly_is_solved_and_what_it_holds_off_firmly_stays_background(monkeypatch):
+    image, trimap = frame(64, 96)
+    image[..., 0] = np.linspace(0, 1, 96, dtype=np.float32)  # RampNet: foreground from column 53 on
+    image[..., 1:] = 0.5  # a smooth picture: what is held off softly looks like the foreground around it
+    vetoed, firm = np.zeros((64, 96), bool), np.zeros((64, 96), bool)
+    vetoed[:, 60:70] = True  # inside the network's foreground: top half held off softly, bottom half firmly
+    firm[32:, 60:70] = True
+    solved = []  # the band each solve is given
+
+    def recording(image, band, *args, **kwargs):
+        solved.append(band.copy())
+        return refine_alpha(image, band, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "refine_alpha", recording)
+    guide = Guide(veto=lambda labels, alpha: (vetoed, firm))
+    result = MattingEngine(RampNet(), device="cpu", refine="auto").matte(image, trimap, guide, drawn=False)
+    assert (result.labels[vetoed] == 0).all() and (result.vetoed == vetoed).all()
+    assert (solved[-1][vetoed & ~firm] == 1).all() and (solved[-1][firm] == 0).all()
+    assert (result.alpha[firm] == 0).all(), "a firm veto is final"
+    edges = result.alpha[2:30][:, [60, 69]]  # beside the foreground the network kept
+    assert 0.3 < edges.min() and edges.max() < 1.0, "the solve weighs the solid foreground beside it against the pull to background"
+    assert result.alpha[2:30, 64:66].max() < edges.min(), "farther in, the pull to background wins"
 
 
 def disk_mask(height: int, width: int, radius: float) -> np.ndarray:

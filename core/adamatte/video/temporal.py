@@ -18,6 +18,9 @@
   (video.plate: background the shot has already shown), unless frame t's matte firmly arrives there.
   Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed, and
   nor is anything walled in by solid foreground: the veto trims the subject, it never punches holes.
+  New foreground, what was uncovered, ghosts and strange islands are vetoed firmly; what the slack
+  and plate rules hold off is only the network's class overruled: the band solve takes it, pulled
+  toward background (matting.engine.SOFT_VETO_WEIGHT), so fur those rules held off whole is solved.
 """
 
 from __future__ import annotations
@@ -69,25 +72,27 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
     seen = cv2.dilate(firm.astype(np.uint8), kernel) > 0
     band = trimap == 0.5
 
-    def veto(labels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def veto(labels: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = np.zeros(labels.shape, bool)
         if not memory:
-            return out
+            return out, out
         kept = labels != BACKGROUND
-        # (rule, candidates, threshold, strangers count): the three ways background gets in
+        # (candidates, threshold, strangers count, hard): the three ways background gets in
         rules = (
-            (kept & ~seen, NEW_BELOW, True),  # where no alpha of frame t arrives: must be the subject
-            (kept & seen & ~firm & (alpha >= SLACK_FAINT), SLACK_BELOW, True),  # the slack around the carried matte: must not creep
-            ((labels == FOREGROUND) & band, SOLID_BELOW, False),  # solid where the input left it open: a ghost?
+            (kept & ~seen, NEW_BELOW, True, True),  # where no alpha of frame t arrives: must be the subject
+            (kept & seen & ~firm & (alpha >= SLACK_FAINT), SLACK_BELOW, True, False),  # the slack around the carried matte: must not creep
+            ((labels == FOREGROUND) & band, SOLID_BELOW, False, True),  # solid where the input left it open: a ghost?
         )
-        out |= kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
+        hard = kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
         if shows_plate is not None:  # background the shot has shown, where frame t's matte does not firmly hold it
             out |= kept & shows_plate & ~firm
-        for candidates, below, strangers in rules:
+        for candidates, below, strangers, is_hard in rules:
             if candidates.any():
-                out[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
-        out |= _strange_islands(kept & ~out, memory, features)
-        return out & ~_enclosed(out, (labels != FOREGROUND) | out)
+                (hard if is_hard else out)[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
+        hard |= _strange_islands(kept & ~(out | hard), memory, features)
+        out |= hard
+        out &= ~_enclosed(out, (labels != FOREGROUND) | out)
+        return out, out & hard
 
     return Guide(veto=veto, alpha=carried if weight > 0 else None, weight=weight * sure), seen
 
