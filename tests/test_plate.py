@@ -70,7 +70,7 @@ def test_background_the_shot_has_shown_is_vetoed_unless_the_previous_matte_firml
     guide, _ = temporal_guide(prev_alpha, still_motion(), memory, features(image), trimap, weight=0.05,
                               shows_plate=plate.shows(lab_colour(image)))
     vetoed, firm = guide.veto(labels, alpha)
-    assert vetoed[17:28, 51:55].all() and not firm.any(), "the painting the shot has shown is background, as the solve weighs it"
+    assert firm[17:28, 51:55].all(), "the painting the shot has shown is background"
     assert not vetoed[31:39, 51:55].any(), "where frame t's matte firmly arrives it outweighs the plate"
     assert not vetoed[16:48, 20:50].any(), "the subject is kept"
     without, _ = temporal_guide(prev_alpha, still_motion(), memory, features(image), trimap, weight=0.05)

@@ -78,11 +78,11 @@ TIGHT_BAND_PIXELS = 0.6e6
 # their 1-3 MP composites 18.45 / 14.17, and on video (MAD / dtSSD) distractor 2.08 / 2.30 -> 1.51 / 1.64,
 # gt07 4.79 / 4.72 -> 4.20 / 4.21 (benchmarks/journal/model.md).
 AUTO_SOLVER = "mixed"
-# What a shot's veto (Guide.veto) held off only by the slack and plate rules' say-so stays in the band solve, pulled
-# toward background with this prior weight, rather than clamped to 0: fur those rules held off wholesale comes back
-# where its neighbours say it is fur, and a stranger is still held down. Bundled weights, MAD / dtSSD / drift / worst
-# leak: distractor 1.51 / 1.64 / 1.47 / 0.27% -> 1.42 / 1.53 / 1.29 / 0.38%, gt07 4.21 / 4.25 / 0.87 / 0.23% ->
-# 3.66 / 3.54 / 0.60 / 0.26%; 0.1, 0.5 and 1 measured within 0.16 MAD of it (benchmarks/journal/model.md).
+# What a shot's veto (Guide.veto) held off only by its slack rule stays in the band solve, pulled toward background
+# with this prior weight, rather than clamped to 0: fur the rule held off wholesale comes back where its neighbours say
+# it is fur, and a stranger is still held down. Bundled weights, MAD / dtSSD / drift / worst leak: distractor
+# 1.51 / 1.64 / 1.47 / 0.27% -> 1.46 / 1.59 / 1.44 / 0.37%, gt07 4.21 / 4.25 / 0.87 / 0.23% -> 3.63 / 3.55 / 0.59 / 0.22%;
+# 0.1, 0.5 and 1 measured within 0.16 MAD of it (with the plate rule's pixels soft too; benchmarks/journal/model.md).
 SOFT_VETO_WEIGHT = 0.25
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real

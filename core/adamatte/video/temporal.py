@@ -18,9 +18,10 @@
   (video.plate: background the shot has already shown), unless frame t's matte firmly arrives there.
   Semi-transparent pixels the previous matte vouches for (hair, motion blur) are never vetoed, and
   nor is anything walled in by solid foreground: the veto trims the subject, it never punches holes.
-  New foreground, what was uncovered, ghosts and strange islands are vetoed firmly; what the slack
-  and plate rules hold off is only the network's class overruled: the band solve takes it, pulled
-  toward background (matting.engine.SOFT_VETO_WEIGHT), so fur those rules held off whole is solved.
+  All of that is vetoed firmly but the slack rule: what it holds off is only the network's class
+  overruled, and the band solve takes it, pulled toward background (matting.engine.SOFT_VETO_WEIGHT),
+  so the subject's own fur that looks like its background is solved, not cut. (Held off as softly, the
+  plate's pixels let a haze over the judo demo's textured poster.)
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         )
         hard = kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
         if shows_plate is not None:  # background the shot has shown, where frame t's matte does not firmly hold it
-            out |= kept & shows_plate & ~firm
+            hard |= kept & shows_plate & ~firm
         for candidates, below, strangers, is_hard in rules:
             if candidates.any():
                 (hard if is_hard else out)[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
