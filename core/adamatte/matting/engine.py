@@ -82,7 +82,7 @@ AUTO_SOLVER = "mixed"
 # with this prior weight, rather than clamped to 0: fur the rule held off wholesale comes back where its neighbours say
 # it is fur, and a stranger is still held down. Bundled weights, MAD / dtSSD / drift / worst leak: distractor
 # 1.51 / 1.64 / 1.47 / 0.27% -> 1.46 / 1.59 / 1.44 / 0.37%, gt07 4.21 / 4.25 / 0.87 / 0.23% -> 3.63 / 3.55 / 0.59 / 0.22%;
-# 0.1, 0.5 and 1 measured within 0.16 MAD of it (with the plate rule's pixels soft too; benchmarks/journal/model.md).
+# gt07 with 0.1 3.62 / 3.51 / 0.56 / 0.26%, with 1 3.80 / 3.73 / 0.68 / 0.28% (benchmarks/journal/model.md).
 SOFT_VETO_WEIGHT = 0.25
 # The carried alpha pulls the band solve only where it agrees with the network's alpha for this frame:
 # its weight falls off as exp(-(Δα / AGREEMENT)²). It evens out small flicker, but neither fights real
