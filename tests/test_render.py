@@ -326,8 +326,12 @@ def test_a_second_render_into_the_same_frames_is_refused(clip, tmp_path, lite_we
     for line in first.stdout:
         if json.loads(line).get("event") == "frame":
             break
-    second = subprocess.run(cli_render(plate, tmp_path / "o", key, lite_weights, "--refine", "knn", "--progress", "none"),
-                            capture_output=True, text=True, timeout=300)
+    first.send_signal(signal.SIGSTOP)  # paused mid-render, so it cannot finish while the second one starts up
+    try:
+        second = subprocess.run(cli_render(plate, tmp_path / "o", key, lite_weights, "--refine", "knn", "--progress", "none"),
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 2 and "another render" in second.stderr and "is writing this frame" in second.stderr
     first.stdout.read()
     assert first.wait(timeout=300) == 0
