@@ -277,11 +277,12 @@ class MattingEngine:
                 unsure &= ~known
             if drawn and method in DRAWN_ROOM:  # the user's band around the solve's region joins it
                 unsure |= dilate_disk((labels == UNKNOWN) | unsure, DRAWN_ROOM[method]) & user_band
-        vetoed = None
+        vetoed = held = None
         if guide is not None and guide.veto is not None:
             vetoed, firm = guide.veto(labels, refined)
             labels[vetoed] = BACKGROUND
-            unsure = (unsure | vetoed) & ~firm  # the rest of what it held off is solved, held toward background
+            held = vetoed & ~firm  # held off softly: solved, pulled toward background
+            unsure = (unsure & ~firm) | held
         alpha = np.where(labels == BACKGROUND, 0.0, np.where(labels == FOREGROUND, 1.0, refined)).astype(np.float32)
         t2 = time.perf_counter()
         stages: dict[str, float] = {}  # the refinement's own: band, graph, solve
@@ -292,8 +293,7 @@ class MattingEngine:
                 pull = guide.weight * np.exp(-np.square((alpha - guide.alpha) / AGREEMENT))
                 weight = self.refine_prior + pull
                 prior = np.where(weight > 0, (self.refine_prior * alpha + pull * guide.alpha) / np.maximum(weight, 1e-12), alpha)
-            if vetoed is not None:
-                held = vetoed & ~firm
+            if held is not None:
                 weight = np.where(held, np.maximum(weight, SOFT_VETO_WEIGHT), weight)
                 prior = np.where(held, 0.0, prior)
             alpha = refine_alpha(image, band, prior, method=method, margin=margin, prior_weight=weight, timings=stages,

@@ -74,9 +74,9 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
     band = trimap == 0.5
 
     def veto(labels: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = np.zeros(labels.shape, bool)
+        soft = np.zeros(labels.shape, bool)
         if not memory:
-            return out, out
+            return soft, soft
         kept = labels != BACKGROUND
         # (candidates, threshold, strangers count, hard): the three ways background gets in
         rules = (
@@ -89,11 +89,11 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
             hard |= kept & shows_plate & ~firm
         for candidates, below, strangers, is_hard in rules:
             if candidates.any():
-                (hard if is_hard else out)[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
-        hard |= _strange_islands(kept & ~(out | hard), memory, features)
-        out |= hard
-        out &= ~_enclosed(out, (labels != FOREGROUND) | out)
-        return out, out & hard
+                (hard if is_hard else soft)[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
+        hard |= _strange_islands(kept & ~(soft | hard), memory, features)
+        vetoed = soft | hard
+        vetoed &= ~_enclosed(vetoed, (labels != FOREGROUND) | vetoed)
+        return vetoed, vetoed & hard
 
     return Guide(veto=veto, alpha=carried if weight > 0 else None, weight=weight * sure), seen
 
