@@ -282,6 +282,35 @@ def test_what_the_veto_holds_off_softly_is_solved_and_what_it_holds_off_firmly_s
     assert result.alpha[2:30, 64:66].max() < edges.min(), "farther in, the pull to background wins"
 
 
+class UnsureNet(nn.Module):
+    """A stand-in that keeps the trimap's background and leaves the rest unknown at alpha 0.5: the translucent
+    guess of a network given a wide band."""
+
+    def forward(self, image, trimap):
+        background = trimap == 0
+        logits = 10.0 * torch.cat([background, ~background, torch.zeros_like(background)], 1).float()
+        half = torch.where(background, 0.0, 0.5)
+        return AdaOutput(logits, half, half)
+
+
+def test_the_carried_alpha_holds_what_it_carried_solid_where_the_network_is_unsure(monkeypatch):
+    inside = disk_mask(64, 96, 20) > 0
+    yy, xx = np.mgrid[0:64, 0:96]
+    ramp = np.clip((20 - np.hypot(yy - 32, xx - 48)) / 10, 0, 1)  # a subject whose colour fades into the background's
+    image = np.repeat(0.3 + 0.4 * ramp[..., None], 3, axis=2).astype(np.float32)
+    trimap = np.full((64, 96), 0.5, np.float32)
+    trimap[[0, -1], :] = trimap[:, [0, -1]] = 0.0  # only the frame's edge is known background
+    guide = Guide(alpha=inside.astype(np.float32), weight=np.full((64, 96), 0.05, np.float32))  # --temporal's default, flow sure
+    engine = MattingEngine(UnsureNet(), device="cpu", refine="auto")
+    held = engine.matte(image, trimap, guide, drawn=False).alpha
+    deep = engine_module.solid_inside(inside.astype(np.float32)) > 0
+    assert deep.sum() > 0.6 * inside.sum() and not (deep & ~inside).any()
+    assert held[deep].mean() > 0.9, "the subject's inside, carried solid, is held"
+    assert held[~inside].max() < 0.1
+    monkeypatch.setattr(engine_module, "SOLID_PULL", 0.0)  # agreement alone: the network's 0.5 is 0.5 from the carried 1
+    assert engine.matte(image, trimap, guide, drawn=False).alpha[deep].mean() < 0.1, "without it the subject fades"
+
+
 def disk_mask(height: int, width: int, radius: float) -> np.ndarray:
     """H×W float32: 1 inside a disk of `radius` px at the frame's centre, 0 outside."""
     yy, xx = np.mgrid[0:height, 0:width]

@@ -66,8 +66,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # in bf16 on CPUs with bf16 hardware; 11, --refine auto solves the network's adapted band with mixed, in KNN's band;
 # 12, mixed's KNN links are its nonlocal pass alone; 13, the veto punches no hole inside solid foreground, the band
 # solve iterates in float32, the memory searches approximately; 14, the band solve's conjugate gradients run in torch
-# on the CPU too (refine.solve_cg); 15, what the veto's slack rule held off is solved, pulled toward background.
-METHOD = 15
+# on the CPU too (refine.solve_cg); 15, what the veto's slack rule held off is solved, pulled toward background;
+# 16, the carried alpha pulls the band solve wherever it was solid, agreeing with the network or not.
+METHOD = 16
 
 
 class Fingerprints:
