@@ -326,7 +326,8 @@ def test_the_subject_where_the_flow_lost_its_edge_is_not_taken_for_uncovered_bac
 
 
 def test_the_labels_handed_on_take_back_what_the_solve_made_solid_and_nothing_it_left_soft():
-    from adamatte.video.propagate import SOLID, carried_labels
+    from adamatte.matting.trimap import SOLID
+    from adamatte.video.propagate import carried_labels
 
     labels = square_labels()
     labels[16:48, 26:34] = UNKNOWN  # the network left the left edge open

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from adamatte.errors import GPUMemoryError, InputError
 from adamatte.matting.refine import dilate_disk, refine_alpha
-from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, band_width, labels_to_trimap, normalize_trimap, trimap_to_labels
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN, band_width, labels_to_trimap, normalize_trimap, trimap_to_labels
 from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
 from adamatte.model.weights import WeightsInfo, load_weights
 from adamatte.params import BY_NAME, check
@@ -89,21 +89,19 @@ SOFT_VETO_WEIGHT = 0.25
 # change nor hands the previous frame's errors on (a soft edge eroded once stayed eroded: gt07 MAD
 # 5.29 -> 4.84, distractor 2.48 -> 2.38; 0.05 and 0.2 measured within 0.15 of it, benchmarks/journal/model.md).
 AGREEMENT = 0.1
-# ... except inside what it carried solid (alpha >= CARRIED_SOLID, SOLID_INSIDE px or more from its edge), where it pulls
+# ... except inside what it carried solid (alpha >= trimap.SOLID, SOLID_INSIDE px or more from its edge), where it pulls
 # SOLID_PULL times as hard whatever the network says. A propagated band that has grown over a subject's inside is where
 # the network hands back translucent guesses, and agreement alone let the subject fade frame by frame: the bedroom
 # footage's boy (960x540, --band 14) kept alpha mass 15,267 / 18,835 / 18,511 -> 18,480 / 21,846 / 21,276 at frames
 # 12 / 16 / 20; the distractor clip unchanged, gt07 3.63 / 3.55 / 0.59 / 0.22% -> 3.66 / 3.54 / 0.59 / 0.38%; 20x the
 # same within 0.03 (benchmarks/journal/model.md).
-CARRIED_SOLID = 0.98
 SOLID_INSIDE = 3
 SOLID_PULL = 4.0
 
 
 def solid_inside(alpha: np.ndarray) -> np.ndarray:
-    """H×W float32 0/1: where alpha (H×W 0-1) is at least CARRIED_SOLID and SOLID_INSIDE px or more inside that region."""
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * SOLID_INSIDE + 1,) * 2)
-    return cv2.erode((alpha >= CARRIED_SOLID).astype(np.uint8), disk, borderType=cv2.BORDER_REPLICATE).astype(np.float32)
+    """H×W float32 0/1: where alpha (H×W 0-1) is at least trimap.SOLID and SOLID_INSIDE px or more inside that region."""
+    return (~dilate_disk(alpha < SOLID, SOLID_INSIDE)).astype(np.float32)
 
 
 @dataclass

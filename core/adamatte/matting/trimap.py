@@ -17,6 +17,7 @@ from adamatte.errors import InputError
 from adamatte.io.image import read_matte, write_image
 
 BACKGROUND, UNKNOWN, FOREGROUND = 0, 1, 2
+SOLID = 0.98  # a frame's final alpha at or above which it is solid foreground to the next frame (at or below 1 - SOLID: background)
 
 
 def normalize_trimap(trimap: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, labels_to_trimap
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN, labels_to_trimap
 from adamatte.video.keyframes import Keyframes
 from adamatte.video.memory import KeyframeMemory
 
@@ -55,7 +55,6 @@ WIDE_BAND = 1.5
 # background in (gt07 --no-keyframe-memory 6.35 -> 11.39), and without the solve the network's own alpha over it
 # leaks (gt07 --refine none 10.95 -> 13.91), so it is widened only with both (benchmarks/journal/model.md).
 BACKGROUND_EXTRA = 4
-SOLID = 0.98  # final alpha at or above which a band pixel is carried on as foreground (at or below 1 - SOLID: background)
 
 
 def carried_labels(labels: np.ndarray, alpha: np.ndarray) -> np.ndarray:
