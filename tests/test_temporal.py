@@ -261,6 +261,24 @@ def test_a_lasting_drift_warns_once_on_its_first_frame_and_again_after_it_cleare
     assert [w.frame for w in raised if w is not None] == [1002, 1006]
 
 
+def test_a_matte_that_fades_warns_when_it_falls_under_the_share_and_again_only_after_it_came_back():
+    labels = square_labels()
+
+    def matte(rows: int) -> np.ndarray:  # a subject 30 px wide whose solid part is `rows` tall, translucent below
+        alpha = np.zeros((H, W), np.float32)
+        alpha[10:50, 20:50] = 0.5
+        alpha[10:10 + rows, 20:50] = 1.0
+        return alpha
+
+    guard = DriftGuard()
+    heights = (40, 36, 28, 22, 20, 30, 20, 20)  # solid share of the keyframe's: 1, 0.9, 0.7, 0.55, 0.5, 0.75, 0.5, 0.5
+    raised = [guard.observe(f, labels, f == 1001, alpha=matte(rows)) for f, rows in zip(range(1001, 1009), heights)]
+    assert [w.frame for w in raised if w is not None] == [1004, 1007]
+    assert "fell to 55% of frame 1001's" in str(raised[3])
+    assert guard.observe(1009, labels, True, alpha=matte(20)) is None, "a keyframe is the new reference"
+    assert guard.observe(1010, labels, False, alpha=matte(20)) is None
+
+
 def test_a_piece_that_breaks_away_from_the_subject_warns_and_a_piece_that_was_always_apart_does_not():
     labels = square_labels()
     keyframe = np.zeros((H, W), np.float32)

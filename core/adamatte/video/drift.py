@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import scipy.ndimage
 
-from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
+from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class DriftGuard:
       `piece` of the subject's area, not a sliver (5 px thick somewhere), that lies on the previous
       frame's subject. What the subject uncovers as it moves (a balloon its hands hid) is taken for
       it when the flow fails on motion blur, and it then breaks away as the subject moves on;
+    - the matte fades: its solid area (alpha ≥ trimap.SOLID) falls under `faded` of the keyframe's (of the first
+      frame watched, in a resumed render). A subject the flow loses in motion blur, or that a wide propagated
+      band swallows, goes translucent a little every frame with no jump to warn of. Warns when it first falls
+      under, and again only after it came back over;
     - the foreground area jumps by more than `area_jump` (relative, and by at least 0.5% of the frame);
     - the unknown band shrinks below 1/`band_factor` or grows beyond `band_factor` times its
       recent median.
@@ -41,12 +45,15 @@ class DriftGuard:
     """
 
     def __init__(self, area_jump: float = 0.3, band_factor: float = 3.0, history: int = 5, appeared: float = 0.003,
-                 growth: float = 0.1, piece: float = 0.004):
+                 growth: float = 0.1, piece: float = 0.004, faded: float = 0.6):
         self.area_jump = area_jump
         self.band_factor = band_factor
         self.appeared = appeared
         self.growth = growth
         self.piece = piece
+        self.faded = faded
+        self.reference: tuple[int, int] | None = None  # (frame, solid px) of the keyframe the fading is measured against
+        self.fading = False  # the solid area is under `faded` of the reference's, and that was warned of
         self.previous_subject: np.ndarray | None = None  # H×W bool: the previous frame's largest solid piece
         self.previous_fg: float | None = None
         self.bands: deque[float] = deque(maxlen=history)
@@ -63,6 +70,7 @@ class DriftGuard:
         new = float(((labels != BACKGROUND) & ~seen).mean()) if seen is not None else 0.0
         held_off = float(vetoed.mean()) if vetoed is not None else 0.0
         broken = self._broken_away(alpha, keyframe) if alpha is not None else None
+        faded = self._faded(frame, alpha, keyframe) if alpha is not None else None
         if keyframe:
             self.bands.clear()
         elif held_off > self.appeared:
@@ -73,6 +81,9 @@ class DriftGuard:
                                           "kept: it looks like the subject)")
         elif broken is not None:
             kind, warning = "broke away", DriftWarning(frame, broken)
+        elif faded is not None:
+            self.fading = True
+            kind, warning = "faded", DriftWarning(frame, faded)
         elif self.previous_fg is not None:
             change = fg - self.previous_fg
             if abs(change) > 0.005 and abs(change) > self.area_jump * max(self.previous_fg, 1e-3):
@@ -88,6 +99,22 @@ class DriftGuard:
         self.bands.append(band)
         repeated, self.firing = kind is not None and kind == self.firing, kind
         return None if repeated else warning
+
+    def _faded(self, frame: int, alpha: np.ndarray, keyframe: bool) -> str | None:
+        """The warning's reason when the matte's solid area has newly fallen under `faded` of the reference's."""
+        solid = int((alpha >= SOLID).sum())
+        if keyframe or self.reference is None:
+            self.reference, self.fading = (frame, solid), False
+            return None
+        key, key_solid = self.reference
+        share = solid / max(key_solid, 1)
+        if share >= self.faded:
+            self.fading = False
+            return None
+        if self.fading:
+            return None
+        return (f"the matte's solid area fell to {100 * share:.0f}% of frame {key}'s; unless the subject shrank or left the "
+                "frame, it is fading into the band")
 
     def _broken_away(self, alpha: np.ndarray, keyframe: bool) -> str | None:
         """The warning's reason when a detached piece of the matte lies on the previous frame's subject."""
