@@ -10,13 +10,19 @@ and adds a row with subnormal numbers computed as they are: a long run's weight 
 weights subnormal, which the trainer flushes to zero (torch.set_flush_denormal) because the CPU
 computes them slowly.
 
+--pipeline DATA times the data pipeline instead: samples/s of the `cpu` recipe's MattingDataset on
+the data root DATA, its images kept decoded (after one pass that decodes them) against read from
+disk for every sample (decoded_cache_mb 0), the two alternating over --rounds.
+
     python benchmarks/train_speed.py [--batch 8] [--steps 3] [--rounds 2] [--threads 0] [--checkpoint PATH]
+    python benchmarks/train_speed.py --pipeline ../shared/data [--samples 128] [--rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
 
 import torch
@@ -24,8 +30,11 @@ import torch
 from adamatte.matting.engine import cpu_has_bf16
 from adamatte.model import AdaMatting, load_model_config
 from adamatte.train.checkpoint import prefixed, read_checkpoint
+from adamatte.train.config import load_train_config
+from adamatte.train.data import MattingDataset
 from adamatte.train.loss import UncertaintyLoss
 from adamatte.train.trainer import subnormals_flushed
+from adamatte.train.transforms import paper_pipeline
 
 
 def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: torch.dtype | None, *,
@@ -66,6 +75,31 @@ def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: 
     return steps * batch / (time.perf_counter() - t0)
 
 
+def pipeline_rates(data_root: str, samples: int, rounds: int) -> None:
+    """Prints the `cpu` recipe's data pipeline in samples/s, images kept decoded against read every time."""
+    datasets = {}
+    for name, budget in (("kept decoded", load_train_config("cpu").decoded_cache_mb), ("read every time", 0)):
+        cfg = load_train_config("cpu", data_root=os.path.abspath(data_root), decoded_cache_mb=budget)  # the run's estimated foregrounds
+        datasets[name] = MattingDataset(cfg, paper_pipeline(cfg.crop_size, cfg.crop_min, cfg.crop_max, cfg.resize_range,
+                                                            cfg.rotation_degrees, cfg.trimap_mix, cfg.procedural), show_progress=False)
+    kept = datasets["kept decoded"]
+    for index in range(len(kept)):  # the first pass decodes; a run does it once, in its first epoch
+        kept[index]
+    print(f"data pipeline of the cpu recipe ({len(kept)} samples an epoch, {kept.decoded.used / 2**20:.0f} MiB kept decoded), "
+          f"{samples} samples a row")
+    rates: dict[str, list[float]] = {}
+    for round_ in range(rounds):
+        for name, dataset in datasets.items():
+            dataset.set_epoch(1 + round_)
+            t0 = time.perf_counter()
+            for index in range(samples):
+                dataset[index % len(dataset)]
+            rates.setdefault(name, []).append(samples / (time.perf_counter() - t0))
+    base = max(rates["read every time"])
+    for name, values in rates.items():
+        print(f"  {name:<16} {' / '.join(f'{v:.2f}' for v in values):>16} samples/s   {max(values) / base:5.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=8)
@@ -73,7 +107,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternations of each config's rows")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--checkpoint", help="a training checkpoint (RUN/checkpoint, no suffix) whose model weights `lite` starts from")
+    parser.add_argument("--pipeline", metavar="DATA", help="time the cpu recipe's data pipeline on data root DATA instead")
+    parser.add_argument("--samples", type=int, default=128, help="with --pipeline: samples a row")
     args = parser.parse_args()
+    if args.pipeline:
+        pipeline_rates(args.pipeline, args.samples, args.rounds)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = prefixed(read_checkpoint(args.checkpoint)[0], "model.") if args.checkpoint else None

@@ -37,9 +37,8 @@ def test_pipeline_invariants(merged, tmp_path):
     for index in range(len(dataset)):
         rng = np.random.default_rng([0, 0, index])
         item = dataset.items[index]
-        fg, own = dataset.cache.load(item)
-        from adamatte.io import read_matte
-        sample = {"fg": fg, "alpha": read_matte(item.alpha), "bg": own, "spatial": ["fg", "alpha", "bg"]}
+        fg, own = (dataset.decoded.read(path) for path in dataset.cache.paths(item))
+        sample = {"fg": fg, "alpha": dataset.decoded.read(item.alpha, matte=True), "bg": own, "spatial": ["fg", "alpha", "bg"]}
         for transform in pipeline:
             sample = transform(sample, rng)
             h, w = sample["alpha"].shape
@@ -64,6 +63,22 @@ def test_samples_are_reproducible(merged, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     dataset.set_epoch(1)
     assert not torch.equal(dataset[3]["image"], a["image"])
+
+
+def test_images_decoded_once_give_the_same_samples_and_cannot_be_written_into(merged, tmp_path):
+    kept = MattingDataset(smoke_config(merged, tmp_path), paper_pipeline(64, 64, 96), show_progress=False)
+    read_each_time = MattingDataset(smoke_config(merged, tmp_path, decoded_cache_mb=0), paper_pipeline(64, 64, 96), show_progress=False)
+    for epoch in (0, 1):  # the second pass runs on the kept arrays
+        kept.set_epoch(epoch)
+        read_each_time.set_epoch(epoch)
+        for index in range(len(kept)):
+            a, b = kept[index], read_each_time[index]
+            assert all(torch.equal(a[k], b[k]) for k in a), (epoch, index)
+    assert kept.decoded.used > 0 and read_each_time.decoded.used == 0
+    array = kept.decoded.read(kept.items[0].alpha, matte=True)
+    assert array is kept.decoded.read(kept.items[0].alpha, matte=True)
+    with pytest.raises(ValueError):
+        array[0, 0] = 0.5  # a transform writing into it would change every later sample
 
 
 def test_overfits_one_sample():

@@ -63,6 +63,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights; it is validated and exported
     sigma_init: float = 4.0
     workers: int = 0
+    decoded_cache_mb: int = 2048  # MiB of decoded training images each data process keeps (train.data.DecodedImages)
     threads: int = 0  # torch CPU threads per process; 0: torch's default
     amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs that compute it in hardware (matting.engine.cpu_has_bf16)
     checkpoint_every: int = 200  # steps
