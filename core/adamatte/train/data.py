@@ -79,10 +79,10 @@ class ForegroundCache:
 class DecodedImages:
     """Images read once and kept decoded, up to `budget_mb` MiB per process (then read as needed).
 
-    Decoding the PNGs and JPEGs again for every sample took about 60% of a `cpu` recipe's sample (0.46 s of it
-    on this project's CPU, benchmarks/journal/model.md); its ~420 foregrounds, mattes and backgrounds fit in
-    about 1.3 GiB. The arrays are read-only, so a transform that wrote into one would fail loudly
-    instead of changing later samples.
+    Reading the PNGs and JPEGs again for every sample was three quarters of the `cpu` recipe's data pipeline
+    (kept decoded it runs 4.05x faster: benchmarks/train_speed.py --pipeline); its ~420 foregrounds, mattes and
+    backgrounds take about 1.9 GiB. The arrays are read-only, so a transform that wrote into one would fail
+    loudly instead of changing later samples.
     """
 
     def __init__(self, budget_mb: int):
