@@ -6,9 +6,9 @@ already in memory, so the number is the model's cost, not the data pipeline's. R
 config alternate over --rounds, as this machine is noisy.
 
 --checkpoint RUN/checkpoint starts `lite` from a run's trained weights instead of fresh ones
-and adds a row with subnormal numbers computed as they are: a long run's weight decay leaves many
-weights subnormal, which the trainer flushes to zero (torch.set_flush_denormal) because the CPU
-computes them slowly.
+and adds a row with its negligible weights kept: a long run's weight decay leaves weights near 1e-38,
+whose products are subnormal numbers that a CPU computes slowly, so the trainer sets them to zero after
+every step (trainer.zero_negligible_).
 
 --pipeline DATA times the data pipeline instead: samples/s of the `cpu` recipe's MattingDataset on
 the data root DATA, its images kept decoded (after one pass that decodes them) against read from
@@ -21,7 +21,6 @@ disk for every sample (decoded_cache_mb 0), the two alternating over --rounds.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import time
 
@@ -33,20 +32,20 @@ from adamatte.train.checkpoint import prefixed, read_checkpoint
 from adamatte.train.config import load_train_config
 from adamatte.train.data import MattingDataset
 from adamatte.train.loss import UncertaintyLoss
-from adamatte.train.trainer import subnormals_flushed
+from adamatte.train.trainer import zero_negligible_
 from adamatte.train.transforms import paper_pipeline
 
 
 def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: torch.dtype | None, *,
                        weights: dict[str, torch.Tensor] | None = None, flush: bool = True) -> float:
-    """Training steps of `config` on `device`, autocast to `dtype` (None: fp32), subnormals flushed or not."""
+    """Training steps of `config` on `device`, autocast to `dtype` (None: fp32), negligible weights zeroed (flush) or not."""
     torch.manual_seed(0)
     model = AdaMatting(load_model_config(config))
     if weights is not None:
         model.load_state_dict(weights)
     model = model.to(device, memory_format=torch.channels_last).train()
     loss = UncertaintyLoss().to(device)
-    # lr 0: Adam does all its work but the weights stay as loaded (a first update would lift subnormal ones)
+    # lr 0: Adam does all its work but the weights stay as loaded (a first update would lift negligible ones)
     optimizer = torch.optim.Adam(list(model.parameters()) + list(loss.parameters()), 0.0)
     scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda" and dtype is not None)
     image = torch.rand(batch, 3, 320, 320, device=device).contiguous(memory_format=torch.channels_last)
@@ -55,14 +54,15 @@ def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: 
     labels = torch.randint(0, 3, (batch, 320, 320), device=device)
 
     def step() -> None:
-        with subnormals_flushed() if flush else contextlib.nullcontext():  # as the trainer runs a step
-            with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
-                out = model(image, trimap)
-            total, _ = loss(out, alpha, labels)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(total).backward()
-            scaler.step(optimizer)
-            scaler.update()
+        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
+            out = model(image, trimap)
+        total, _ = loss(out, alpha, labels)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if flush:  # as the trainer does after every step
+            zero_negligible_(model)
 
     step()  # warm-up
     if device == "cuda":
@@ -118,7 +118,7 @@ def main() -> None:
     weights = prefixed(read_checkpoint(args.checkpoint)[0], "model.") if args.checkpoint else None
     rows = {"lite": [("cpu fp32", "cpu", None, True)], "paper": [("cpu fp32", "cpu", None, True)]}
     if weights is not None:
-        rows["lite"].insert(0, ("cpu fp32, subnormals kept", "cpu", None, False))
+        rows["lite"].insert(0, ("cpu fp32, negligible weights kept", "cpu", None, False))
     if cpu_has_bf16():
         for config in rows:
             rows[config].append(("cpu bf16 autocast", "cpu", torch.bfloat16, True))
