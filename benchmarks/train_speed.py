@@ -37,8 +37,9 @@ from adamatte.train.transforms import paper_pipeline
 
 
 def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: torch.dtype | None, *,
-                       weights: dict[str, torch.Tensor] | None = None, flush: bool = True) -> float:
-    """Training steps of `config` on `device`, autocast to `dtype` (None: fp32), negligible weights zeroed (flush) or not."""
+                       weights: dict[str, torch.Tensor] | None = None, zero: bool = True) -> float:
+    """Training steps of `config` on `device`, autocast to `dtype` (None: fp32), with its negligible weights zeroed
+    after each step (`zero`, as the trainer does) or kept."""
     torch.manual_seed(0)
     model = AdaMatting(load_model_config(config))
     if weights is not None:
@@ -61,7 +62,7 @@ def samples_per_second(config: str, device: str, batch: int, steps: int, dtype: 
         scaler.scale(total).backward()
         scaler.step(optimizer)
         scaler.update()
-        if flush:  # as the trainer does after every step
+        if zero:  # as the trainer does after every step
             zero_negligible_(model)
 
     step()  # warm-up
@@ -131,9 +132,9 @@ def main() -> None:
     for config, config_rows in rows.items():
         rates: dict[str, list[float]] = {}
         for _ in range(args.rounds):
-            for name, device, dtype, flush in config_rows:
+            for name, device, dtype, zero in config_rows:
                 rates.setdefault(name, []).append(samples_per_second(config, device, args.batch, args.steps, dtype,
-                                                                     weights=weights if config == "lite" else None, flush=flush))
+                                                                     weights=weights if config == "lite" else None, zero=zero))
         base = max(rates["cpu fp32"])
         for name, values in rates.items():
             shown = " / ".join(f"{v:.2f}" for v in values)
