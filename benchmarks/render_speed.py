@@ -7,23 +7,28 @@ over the frames, start-up, reading, colour and writing included, divided by the 
 closed-form is pymatting's `estimate_alpha_cf` on the first frame with the same trimap. All rows
 in one run, so their ratios are comparable on a noisy machine.
 
-    python benchmarks/render_speed.py [--frames 8] [--threads 0] [--baseline DIR [--rounds 2]]
+    python benchmarks/render_speed.py [--frames 8] [--threads 0] [--baseline DIR [--rounds 2]] [--busy 1]
 
 --baseline DIR adds the default row rendered by the adamatte of another checkout (say
 `git worktree add /tmp/before HEAD~3`), alternating with this one's for --rounds rounds, so a
 change's speed-up is measured side by side on this noisy machine; the mean |alpha difference|
 between the two renders is printed with it.
+
+--busy N runs every row beside N other processes that keep all cores busy with torch work of their own
+(as a second render on a farm node, a training run or the host application would): what a render gets on
+a machine that is not idle.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -41,6 +46,8 @@ ROWS = (  # (row, extra render arguments, target s/frame)
     ("--analysis-scale 0.7 (the network on a 1344x756 copy)", ["--analysis-scale", "0.7"], None),
     ("--refine none", ["--refine", "none"], 1.0),
 )
+# one busy neighbour: torch matrix products on every core, with the OpenMP runtime's defaults (its own environment)
+BUSY = "import torch\nx = torch.rand(512, 512)\nwhile True:\n    x = torch.tanh(x @ x)\n"
 
 
 def make_shot(folder: str, frames: int) -> tuple[str, str, np.ndarray, np.ndarray]:
@@ -65,14 +72,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch/OpenMP threads for every process (0: their default)")
     parser.add_argument("--baseline", default="", help="a checkout of another commit: time its default render beside this one's")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of baseline and this checkout (with --baseline)")
+    parser.add_argument("--busy", type=int, default=0, help="other processes keeping every core busy beside each row (0: none)")
     args = parser.parse_args()
     if not os.path.isdir(SHARED):
         raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
     env = dict(os.environ, **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}))
-    with tempfile.TemporaryDirectory() as tmp:
+    neighbour_env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    with tempfile.TemporaryDirectory() as tmp, busy_neighbours(args.busy, neighbour_env):
         plate, mask, first, trimap = make_shot(tmp, args.frames)
         print(f"1920x1080 render of {args.frames} frames of real footage (bedroom, upscaled), first-frame trimap; "
-              f"{os.cpu_count()} cores")
+              f"{os.cpu_count()} cores" + (f"; {args.busy} busy neighbour process(es) beside every row" if args.busy else ""))
 
         def timed(out: str, extra: list[str], checkout: str | None = None) -> float:
             """Seconds per frame of one whole `adamatte render` process (of `checkout`'s adamatte, or this one's)."""
@@ -96,6 +105,18 @@ def main() -> None:
         verdict = "" if target is None else (f"<= {target:g}: " + ("met" if seconds <= target else "MISSED"))
         print(f"| {row} | {seconds:.2f} | {closed_form / seconds:.1f}x | {verdict} |")
     print(f"| pymatting closed-form, frame 1001 | {closed_form:.2f} | 1.0x | |")
+
+
+@contextlib.contextmanager
+def busy_neighbours(count: int, env: dict[str, str]) -> Iterator[None]:
+    """`count` BUSY processes running until the block ends."""
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY], env=env) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def compare(args: argparse.Namespace, tmp: str, timed: Callable[..., float]) -> None:

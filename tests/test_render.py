@@ -292,6 +292,22 @@ def test_matte_refuses_a_trimap_of_one_class(tmp_path, lite_weights):
     assert proc.returncode == 0 and (tmp_path / "a.png").exists(), proc.stderr
 
 
+def test_the_matting_commands_let_their_threads_sleep_unless_the_environment_says_otherwise(tmp_path, lite_weights, monkeypatch):
+    """A spinning OpenMP thread stalls a render on a busy machine (cli.threads); a policy the user set still wins."""
+    from adamatte.cli import main
+
+    image = tmp_path / "still.png"
+    write_image(str(image), np.random.default_rng(0).random((32, 48, 3)).astype(np.float32), ["R", "G", "B"], pixel_type="uint8")
+    trimap = np.zeros((32, 48), np.float32)
+    trimap[8:24, 12:36], trimap[12:20, 18:30] = 0.5, 1.0
+    write_image(str(tmp_path / "t.png"), trimap, ["Y"], pixel_type="uint8")
+    command = ["matte", str(image), "--trimap", str(tmp_path / "t.png"), "-o", str(tmp_path / "a.png"), "--weights", lite_weights]
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert main(command) == 0 and os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert main(command) == 0 and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
 def test_resume_renders_again_what_other_settings_made(clip, tmp_path):
     """--resume reuses only frames whose fingerprint (weights, pixel settings, keyframe files) matches, and says why."""
     plate, truth, key = clip

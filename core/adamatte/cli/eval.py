@@ -6,6 +6,7 @@ import argparse
 import json
 
 from adamatte.cli.options import add_params
+from adamatte.cli.threads import wait_passively
 from adamatte.errors import AdamatteError
 
 
@@ -40,6 +41,7 @@ def register(commands) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    wait_passively()
     from adamatte.scoring.evaluate import classical_matter, format_table, network_matter, score_items, score_predictions
 
     if args.pred:

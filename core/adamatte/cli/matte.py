@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from adamatte.cli.options import add_params
+from adamatte.cli.threads import wait_passively
 
 
 def register(commands) -> None:
@@ -24,6 +25,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    wait_passively()
     from adamatte.matting.engine import MattingEngine
     from adamatte.matting.still import matte_file
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from adamatte.cli.options import add_params
+from adamatte.cli.threads import wait_passively
 from adamatte.errors import EXIT_CANCELLED, AdamatteError
 from adamatte.params import BY_NAME
 
@@ -58,6 +59,7 @@ def register(commands) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    wait_passively()
     from adamatte.video.progress import Progress
     from adamatte.video.render import render
 
@@ -80,6 +82,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    wait_passively()
     from adamatte.demo import run_demo as demo
 
     summary, sheet = demo(args.output, weights=args.weights or None, device=args.device, progress=args.progress)
