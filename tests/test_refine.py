@@ -8,7 +8,8 @@ import torch
 from adamatte.matting.engine import AUTO_SOLVER, MattingEngine
 from adamatte.params import BY_NAME
 from adamatte.matting import refine
-from adamatte.matting.refine import KNN_PASSES, MIXED_PASSES, SYSTEMS, band_system, knn_system, mixed_system, refine_alpha, solve_cg
+from adamatte.matting.closed_form import EPSILON, band_system
+from adamatte.matting.refine import KNN_PASSES, MIXED_PASSES, SYSTEMS, knn_system, mixed_system, refine_alpha, solve_cg
 from adamatte.matting.trimap import trimap_to_labels
 
 from standin import ColourKeyNet
@@ -87,6 +88,38 @@ def test_knn_refinement_on_cuda_matches_the_cpu():
     gpu = refine_alpha(image, labels, prior, method="knn", prior_weight=0.05, device="cuda")
     cpu = refine_alpha(image, labels, prior, method="knn", prior_weight=0.05)
     assert np.abs(gpu - cpu)[labels == 1].mean() < 1e-3
+
+
+def matting_laplacian(image: np.ndarray, epsilon: float) -> np.ndarray:
+    """Levin et al.'s L as written in the paper, dense, window by window (the reference for band_system)."""
+    h, w, _ = image.shape
+    laplacian = np.zeros((h * w, h * w))
+    for y in range(1, h - 1):
+        for x in range(1, w - 1):
+            pixels = np.array([(y + dy) * w + x + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+            colours = image.reshape(-1, 3)[pixels].astype(np.float64)
+            centred = colours - colours.mean(axis=0)
+            inverse = np.linalg.inv(centred.T @ centred / 9 + epsilon / 9 * np.eye(3))
+            laplacian[np.ix_(pixels, pixels)] += np.eye(9) - (1 + centred @ inverse @ centred.T) / 9
+    return laplacian
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_band_system_is_the_matting_laplacians_free_rows(dtype):
+    """Including grey windows, whose covariance is nearly singular and where a careless 3×3 inverse loses digits."""
+    image, alpha, _ = matting_sample(14, 17, seed=5)
+    image[2:8, 3:10] = 0.5
+    image[8:13, 9:16] = np.linspace(0.2, 0.8, 7)[None, :, None]
+    image = image.astype(dtype)
+    free = np.random.default_rng(0).random(alpha.shape) < 0.6
+    free[0, :] = free[:, -1] = True  # the frame's edge, where no window is centred
+    known = (alpha > 0.5).astype(np.float64)
+    laplacian = matting_laplacian(image, EPSILON)
+    f = free.ravel()
+    matrix, rhs = band_system(image, free, known)
+    np.testing.assert_allclose(matrix.toarray(), laplacian[f][:, f], rtol=0, atol=1e-9 * np.abs(laplacian).max())
+    np.testing.assert_allclose(rhs, -laplacian[f][:, ~f] @ known.ravel()[~f], rtol=0, atol=1e-9 * np.abs(laplacian).max())
+    assert np.all(np.diff(matrix.indices[matrix.indptr[0]:matrix.indptr[1]]) > 0)  # columns ascend within a row
 
 
 def test_the_mixed_system_is_closed_form_plus_weighted_knn_pixel_for_pixel():

@@ -1,7 +1,8 @@
 """Classical matting solved inside the adapted band: KNN matting (Chen et al., "KNN Matting",
 2013), closed-form matting (Levin et al., "A Closed-Form Solution to Natural Image Matting",
-2008), or the two mixed: the systems built with scipy's sparse matrices and k-d trees, KNN's and
-mixed's conjugate gradients run in torch (on the GPU when the network is there).
+2008), or the two mixed. The systems are built on the CPU by loops compiled with numba (closed-form's in
+matting.closed_form; KNN's links found by scipy's k-d tree); KNN's and mixed's conjugate gradients run in
+torch (on the GPU when the network is there).
 
 Trimap adaptation narrows the unknown region; solving a classical matting system only there,
 with the adapted trimap's background and foreground as hard constraints and (optionally) the
@@ -18,6 +19,7 @@ import warnings
 from typing import Any
 
 import cv2
+import numba
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
@@ -25,68 +27,15 @@ import scipy.spatial
 import torch
 
 from adamatte.interrupt import uninterrupted
+from adamatte.matting.closed_form import band_system
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
-EPSILON = 1e-7  # Levin et al.'s regulariser of the window covariance
 # KNN passes (neighbours, weight of x/y, each scaled 0-1 over the frame): a spatially tight
 # match and Chen et al.'s nonlocal colour match. pymatting's weights; 10 tight neighbours
 # instead of its 20 measured better and faster on our training photos (benchmarks/refine_band.py).
 KNN_PASSES = ((10, 2.0), (10, 0.1))
 KNN_REACH = 10  # px around the band whose known pixels join the KNN graph (10-40 measured alike)
 KNN_EPS = 1.0  # approximate neighbours (a found one at most 2x farther than the true k-th): 94-96% the same, SAD alike on the training photos (benchmarks/refine_band.py), the search ~35% faster
-
-
-# Two pixels of one 3×3 window lie at most 2 px apart: L has 25 diagonals, (dy, dx) in [-2, 2]².
-NEIGHBOURS = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
-WINDOW = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
-# for pixels a, b of a window: which of the 25 diagonals their entry L[a, b] is on
-PAIR_DIAGONAL = np.array([[NEIGHBOURS.index((yb - ya, xb - xa)) for yb, xb in WINDOW] for ya, xa in WINDOW])
-
-
-def band_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, epsilon: float = EPSILON
-                ) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
-    """The closed-form system over the `free` pixels: (L_ff, −L_fk·known), m×m and m for m free pixels.
-
-    L is the matting Laplacian summed over the 3×3 windows that touch `free`. Window entries are
-    summed per free pixel and diagonal (25 of them) with one bincount, and the CSR matrix is laid
-    out directly from those sums; summing the ~81 entries per window as COO duplicates instead
-    costs several times more.
-    image: H×W×3 float in 0-1. free: H×W bool. known: H×W alpha (0-1) of the other pixels.
-    """
-    h, w = free.shape
-    touched = cv2.dilate(free.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    touched[[0, -1], :] = False
-    touched[:, [0, -1]] = False
-    index = np.flatnonzero(touched)[:, None] + np.array([dy * w + dx for dy, dx in WINDOW])[None, :]  # n×9 pixels
-    colours = torch.from_numpy(image.reshape(-1, 3)[index].astype(np.float64))  # n×9×3, gathered before widening: not the whole frame
-    centred = colours - colours.mean(dim=1, keepdim=True)
-    covariance = torch.matmul(centred.transpose(1, 2), centred) / 9.0
-    inverse = torch.linalg.inv(covariance + (epsilon / 9.0) * torch.eye(3, dtype=torch.float64))
-    # value(a, b) = δ_ab − (1 + (I_a − μ)ᵀ Σ⁻¹ (I_b − μ)) / 9. Stacked matmuls beat broadcast products 5-8x, and
-    # torch's, on every core, took this function from 0.31-0.65 s to 0.26-0.30 on a 1080p band (numpy's: one core).
-    values = torch.matmul(torch.matmul(centred, inverse), centred.transpose(1, 2)).add_(1.0).mul_(-1.0 / 9.0).numpy()
-    values.reshape(-1, 81)[:, ::10] += 1.0  # δ_ab: the 9×9 diagonals
-
-    pixels = np.flatnonzero(free)
-    m = len(pixels)
-    number = np.full(h * w, m, np.int64)  # known pixels all map to a spare column m of each diagonal, dropped
-    number[pixels] = np.arange(m)
-    row = number[index]  # n×9
-    slot = PAIR_DIAGONAL[None] * (m + 1) + row[:, :, None]
-    diagonals = np.bincount(slot.ravel(), weights=values.ravel(), minlength=25 * (m + 1)).reshape(25, m + 1)[:, :m]
-
-    ys, xs = np.divmod(pixels, w)
-    other_y = ys[None, :] + np.array([dy for dy, _ in NEIGHBOURS])[:, None]  # 25×m
-    other_x = xs[None, :] + np.array([dx for _, dx in NEIGHBOURS])[:, None]
-    inside = (other_y >= 0) & (other_y < h) & (other_x >= 0) & (other_x < w)
-    other = np.where(inside, other_y * w + other_x, 0)
-    column = number[other]
-    in_matrix = inside & (column < m)
-    rhs = -(diagonals * np.where(inside & (column == m), known.ravel()[other], 0.0)).sum(axis=0)
-    keep = in_matrix.T  # m×25, row-major: each row's columns ascend with the diagonal's offset
-    indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
-    matrix = scipy.sparse.csr_matrix((diagonals.T[keep], column.T[keep], indptr), shape=(m, m))
-    return matrix, rhs
 
 
 def dilate_disk(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -121,29 +70,75 @@ def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: in
             _, neighbours = scipy.spatial.cKDTree(features).query(features, k=k, workers=-1, eps=KNN_EPS)
         found.append(np.asarray(neighbours, np.int32).reshape(n, k))  # int32 halves the memory of a 4K band's links
     links = np.concatenate(found, axis=1)  # n×K: node i links to each of links[i]; W = A + Aᵀ
-    real = links != np.arange(n, dtype=np.int32)[:, None]  # self-links cancel in D − W
-    degree = real.sum(axis=1) + np.bincount(links[real], minlength=n)  # a link counts at both ends
-    # Only links that touch a free node enter the system: free-free ones as matrix entries (both
-    # ways), free-known ones as the known alpha on the right-hand side. Kept as the n×K table of
-    # neighbours, row by row: no list of all links is ever sorted (that cost more than the search).
     is_free = free.ravel()[nodes]
-    m = int(is_free.sum())
-    number = np.full(n, -1, np.int32)
-    number[is_free] = np.arange(m, dtype=np.int32)
-    alpha = known.ravel()[nodes]
-    free_links, known_links = links[is_free], links[~is_free]
-    to = number[free_links]  # m×K free numbers of the free rows' neighbours; −1: a known node
-    inner = real[is_free] & (to >= 0)
-    a_ff = scipy.sparse.csr_matrix((np.ones(int(inner.sum())), to[inner], np.concatenate([[0], np.cumsum(inner.sum(axis=1))])),
-                                   shape=(m, m))
+    number = np.full(n, -1, np.int32)  # the free nodes' rows
+    number[is_free] = np.arange(int(is_free.sum()), dtype=np.int32)
+    indptr, indices, data, rhs = _knn_rows(links, number, known.ravel()[nodes].astype(np.float64))
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(rhs),) * 2), rhs
+
+
+@numba.njit(cache=True)
+def _knn_rows(links: np.ndarray, number: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """L = D − (A + Aᵀ) of the KNN graph, A[i, links[i, k]] = 1 (n×K int32; self-links cancel), divided by the mean
+    degree, over the free nodes (`number`: each node's row, −1 for a known one): their rows as canonical CSR (indptr,
+    indices, data; columns ascending, one entry each), and −L_fk·known with the known nodes' `alpha` (n).
+    Only links that touch a free node enter: free-free ones as matrix entries both ways, free-known ones as the known
+    alpha on the right-hand side."""
+    n, k = links.shape
+    m = 0
+    for i in range(n):
+        m += number[i] >= 0
+    degree = np.zeros(n)
+    count = np.ones(m, np.int64)  # each row's entries before duplicates merge; the diagonal's first
+    for i in range(n):
+        for j in links[i]:
+            if j != i:
+                degree[i] += 1.0
+                degree[j] += 1.0
+                if number[i] >= 0 and number[j] >= 0:
+                    count[number[i]] += 1
+                    count[number[j]] += 1
     scale = degree.mean()  # dividing by the mean degree keeps a prior's weight comparable with closed-form's
-    matrix = (scipy.sparse.diags(degree[is_free].astype(np.float64)) - (a_ff + a_ff.T)).tocsr() / scale
-    outward = real[is_free] & (to < 0)  # a free row's known neighbours
-    rhs = np.where(outward, alpha[free_links], 0.0).sum(axis=1)
-    into = number[known_links]
-    inward = real[~is_free] & (into >= 0)  # a known row's free neighbours
-    rhs += np.bincount(into[inward], weights=np.broadcast_to(alpha[~is_free][:, None], into.shape)[inward], minlength=m)
-    return matrix, rhs / scale
+    start = np.zeros(m + 1, np.int64)
+    start[1:] = np.cumsum(count)
+    columns = np.empty(start[m], np.int32)
+    values = np.empty(start[m])
+    fill = start[:m].copy()
+    rhs = np.zeros(m)
+    for i in range(n):
+        if number[i] >= 0:
+            columns[fill[number[i]]] = number[i]
+            values[fill[number[i]]] = degree[i]
+            fill[number[i]] += 1
+    for i in range(n):
+        a, fa = i, number[i]
+        for b in links[i]:
+            fb = number[b]
+            if b == a or (fa < 0 and fb < 0):
+                continue
+            if fa >= 0 and fb >= 0:
+                columns[fill[fa]], values[fill[fa]] = fb, -1.0
+                fill[fa] += 1
+                columns[fill[fb]], values[fill[fb]] = fa, -1.0
+                fill[fb] += 1
+            elif fa >= 0:
+                rhs[fa] += alpha[b]
+            else:
+                rhs[fb] += alpha[a]
+    indptr = np.zeros(m + 1, np.int64)
+    nnz = 0
+    for r in range(m):  # sort each row's columns, merging repeats (a link found both ways, or by two passes)
+        lo, hi = start[r], start[r + 1]
+        order = np.argsort(columns[lo:hi], kind="mergesort")
+        row_columns, row_values = columns[lo:hi][order], values[lo:hi][order]
+        for e in range(hi - lo):
+            if nnz > indptr[r] and columns[nnz - 1] == row_columns[e]:
+                values[nnz - 1] += row_values[e]
+            else:
+                columns[nnz], values[nnz] = row_columns[e], row_values[e]
+                nnz += 1
+        indptr[r + 1] = nnz
+    return indptr, columns[:nnz].copy(), values[:nnz] / scale, rhs / scale
 
 
 def solve_direct(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, guess: np.ndarray, device: str = "cpu") -> np.ndarray:

@@ -67,8 +67,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # 12, mixed's KNN links are its nonlocal pass alone; 13, the veto punches no hole inside solid foreground, the band
 # solve iterates in float32, the memory searches approximately; 14, the band solve's conjugate gradients run in torch
 # on the CPU too (refine.solve_cg); 15, what the veto's slack rule held off is solved, pulled toward background;
-# 16, the carried alpha pulls the band solve wherever it was solid, agreeing with the network or not.
-METHOD = 16
+# 16, the carried alpha pulls the band solve wherever it was solid, agreeing with the network or not; 17, the band
+# systems are built by compiled loops (matting.closed_form, refine._knn_rows), equal to ~1e-10.
+METHOD = 17
 
 
 class Fingerprints:
