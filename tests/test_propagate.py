@@ -61,6 +61,46 @@ def test_splat_fills_one_pixel_holes_of_a_stretching_flow():
     assert np.all(out[:, 5] == FOREGROUND)
 
 
+def _splat_reference(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """splat_labels as whole-frame numpy: push to the rounded target, the highest label winning, then
+    fill the holes between two landed neighbours from the 3×3 maximum of what landed."""
+    h, w = labels.shape
+    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
+    with np.errstate(invalid="ignore"):
+        tx, ty = np.rint(xs + forward[..., 0]).astype(np.int64), np.rint(ys + forward[..., 1]).astype(np.int64)
+    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    out = np.full(h * w, NOTHING, np.uint8)
+    for label in (0, 1, 2):
+        out[(ty * w + tx)[inside & (labels == label)]] = label
+    out = out.reshape(h, w)
+    hole = out == NOTHING
+    padded = np.pad(~hole, 1)
+    pinhole = hole & ((padded[1:-1, :-2] & padded[1:-1, 2:]) | (padded[:-2, 1:-1] & padded[2:, 1:-1]))
+    landed = np.pad(np.where(hole, -1, out.astype(np.int16)), 1, constant_values=-1)
+    around = np.max([landed[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+    out[pinhole] = around[pinhole]
+    return out
+
+
+def test_splat_is_its_whole_frame_definition_on_rough_and_stretching_flows():
+    rng = np.random.default_rng(3)
+    h, w = 90, 130
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    labels = np.zeros((h, w), np.uint8)
+    labels[20:70, 30:100] = FOREGROUND
+    labels[15:20, 30:100] = 1
+    flows = [rng.normal(0, 3, (h, w, 2)), np.dstack([xx * 0.3, yy * 0.2]), np.dstack([np.sin(yy / 9) * 4, np.cos(xx / 7) * 3 + yy * 0.15])]
+    ties = np.round(rng.normal(0, 2, (h, w, 2))) + 0.5  # rounding half to even, as numpy's rint
+    flows.append(ties)
+    for k, flow in enumerate(flows):
+        flow = flow.astype(np.float32)
+        flow[5, 7] = np.nan  # goes nowhere
+        for lab in (labels, rng.integers(0, 3, (h, w)).astype(np.uint8)):
+            out = splat_labels(lab, flow)
+            assert np.array_equal(out, _splat_reference(lab, flow)), k
+    assert (splat_labels(labels, flows[1].astype(np.float32)) == NOTHING).any() and (out != NOTHING).any()
+
+
 def test_flow_between_identical_frames_keeps_the_labels():
     image, labels = frame(60)
     forward, backward = optical_flow(image, image)

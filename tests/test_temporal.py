@@ -6,7 +6,7 @@ import numpy as np
 from adamatte.matting.engine import MattingEngine
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, trimap_to_labels
 from adamatte.video.drift import DriftGuard
-from adamatte.video.memory import KeyframeMemory, pixel_features, subject_centre
+from adamatte.video.memory import KeyframeMemory, PixelFeatures, pixel_features, subject_centre
 from adamatte.video.keyframes import Keyframes
 from adamatte.video.propagate import Motion, input_trimap, propagate_trimap
 from adamatte.video.temporal import carry_alpha, temporal_guide
@@ -93,7 +93,7 @@ def remember(image: np.ndarray, trimap: np.ndarray) -> KeyframeMemory:
     return memory
 
 
-def features(image: np.ndarray) -> np.ndarray:
+def features(image: np.ndarray) -> PixelFeatures:
     return pixel_features(image, subject_centre(subject_alpha()))
 
 

@@ -204,6 +204,14 @@ def shrink_trimap(trimap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.where(fg > 0.999, 1.0, np.where(bg > 0.999, 0.0, 0.5)).astype(np.float32)
 
 
+def most_likely(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H×W×3 class probabilities -> (H×W uint8 class of the highest, the first on a tie, as argmax; H×W its
+    probability). Channel by channel: numpy's reductions over a last axis of 3 took 0.1 s a 1080p frame, this 0.02."""
+    p0, p1, p2 = probs[..., 0], probs[..., 1], probs[..., 2]
+    labels = np.where((p0 >= p1) & (p0 >= p2), 0, np.where(p1 >= p2, 1, 2)).astype(np.uint8)
+    return labels, np.maximum(np.maximum(p0, p1), p2)
+
+
 class MattingEngine:
     """Runs an AdaMatting network on single frames, on the CPU or CUDA."""
 
@@ -282,7 +290,8 @@ class MattingEngine:
         if kept:  # a tight drawn trimap is right as drawn: its classes stand, and all of its band is solved
             labels, unsure = trimap_to_labels(user), user_band
         else:  # the network's adapted trimap, and where it is less sure of its class than `confidence`
-            labels, unsure = probs.argmax(axis=2).astype(np.uint8), probs.max(axis=2) < confidence
+            labels, best = most_likely(probs)
+            unsure = best < confidence
             if self.respect_trimap:
                 user_labels = trimap_to_labels(user)
                 known = user_labels != UNKNOWN

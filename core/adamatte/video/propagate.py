@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
+import numba
 import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN, labels_to_trimap
@@ -125,7 +126,8 @@ def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     # what frame t showed at each pixel of t+1, along the flow: where it differs, something was uncovered
     before = cv2.remap(np.clip(previous, 0, 1).astype(np.float32), xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
-    difference = cv2.blur(np.abs(before - np.clip(current, 0, 1)).mean(axis=2), (5, 5))
+    change = np.abs(before - np.clip(current, 0, 1))
+    difference = cv2.blur((change[..., 0] + change[..., 1] + change[..., 2]) / 3, (5, 5))  # the mean, 3x faster than .mean(axis=2)
     return Motion(forward, backward, unsure, unsure_before, spread, difference > CHANGED_ABOVE)
 
 
@@ -222,26 +224,47 @@ def splat_labels(labels: np.ndarray, forward: np.ndarray) -> np.ndarray:
     of a stretching flow) take their neighbours' label; elsewhere where nothing landed
     (revealed background, the frame's edge) the result is NOTHING.
     """
-    h, w = labels.shape
-    ys, xs = (g.astype(np.float32) for g in np.ogrid[0:h, 0:w])
-    tx, ty = np.rint(xs + forward[..., 0]).astype(np.int64), np.rint(ys + forward[..., 1]).astype(np.int64)
-    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
-    target, source = (ty * w + tx)[inside], labels[inside]
-    out = np.full(h * w, NOTHING, np.uint8)
-    for label in (BACKGROUND, UNKNOWN, FOREGROUND):  # in this order, so the highest label wins
-        out[target[source == label]] = label
-    out = out.reshape(h, w)
-    hole = out == NOTHING
-    landed = (~hole).astype(np.uint8)
-    # a hole whose two horizontal or two vertical neighbours both landed (kernel zeros are ignored)
-    def both_sides(kernel: list) -> np.ndarray:
-        return cv2.erode(landed, np.array(kernel, np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    out = np.full(labels.shape, NOTHING, np.uint8)
+    _splat(np.ascontiguousarray(labels, dtype=np.uint8), np.ascontiguousarray(forward, dtype=np.float32), out)
+    return _fill_pinholes(out)
 
-    pinhole = hole & ((both_sides([[1, 0, 1]]) | both_sides([[1], [0], [1]])) > 0)
-    if pinhole.any():
-        around = cv2.dilate(np.where(hole, 0, out + 1).astype(np.uint8), np.ones((3, 3), np.uint8)) - 1
-        out[pinhole] = around[pinhole]
-    return out
+
+@numba.njit(cache=True)
+def _splat(labels: np.ndarray, forward: np.ndarray, out: np.ndarray) -> None:
+    """splat_labels' push, in place into `out` (H×W uint8, NOTHING where nothing lands): each pixel to
+    x + flow rounded half to even, in float32 (as numpy's rint of the float32 sum); the highest label wins.
+    A pixel-by-pixel loop: numpy's full-frame index arrays took 0.06 s a 1080p frame."""
+    h, w = labels.shape
+    for y in range(h):
+        for x in range(w):
+            tx = np.rint(np.float32(x) + forward[y, x, 0])
+            ty = np.rint(np.float32(y) + forward[y, x, 1])
+            if 0 <= tx < w and 0 <= ty < h:  # false for NaN too
+                label, cell = labels[y, x], out[int(ty), int(tx)]
+                if label <= FOREGROUND and (cell == NOTHING or label > cell):
+                    out[int(ty), int(tx)] = label
+
+
+@numba.njit(cache=True)
+def _fill_pinholes(out: np.ndarray) -> np.ndarray:
+    """The NOTHING pixels of `out` (H×W uint8) whose two horizontal or two vertical neighbours both
+    landed take the highest label landed in their 3×3 neighbourhood; returns a new array."""
+    h, w = out.shape
+    filled = out.copy()
+    for y in range(h):
+        for x in range(w):
+            if out[y, x] != NOTHING:
+                continue
+            across = 0 < x < w - 1 and out[y, x - 1] != NOTHING and out[y, x + 1] != NOTHING
+            along = 0 < y < h - 1 and out[y - 1, x] != NOTHING and out[y + 1, x] != NOTHING
+            if across or along:
+                best = 0
+                for v in range(max(y - 1, 0), min(y + 2, h)):
+                    for u in range(max(x - 1, 0), min(x + 2, w)):
+                        if out[v, u] != NOTHING and out[v, u] > best:
+                            best = out[v, u]
+                filled[y, x] = best
+    return filled
 
 
 def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near_background: np.ndarray,

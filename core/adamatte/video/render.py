@@ -164,7 +164,7 @@ class Renderer:
                     shows = None
                     if memory is not None:
                         background.follow(motion)
-                        shows = background.shows(features[..., :3])  # the frame's Lab, already in its features
+                        shows = background.shows(features.lab)  # the frame's Lab, already in its features
                     guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal, shows_plate=shows)
                     if guided is not None:
                         guided, seen = guided

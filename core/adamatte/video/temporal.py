@@ -59,7 +59,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
                    ) -> tuple[Guide, np.ndarray] | None:
     """The engine's guide for frame t+1, and where frame t's matte reached it (H×W bool, for the drift
     guard), from frame t's alpha (H×W, or None on a keyframe), the motion t -> t+1, the keyframe memory
-    (None: no veto), frame t+1's pixel_features (H×W×8) and input trimap (H×W {0, 0.5, 1}).
+    (None: no veto), frame t+1's pixel_features and input trimap (H×W {0, 0.5, 1}).
     weight: the pull to the carried alpha where the flow is sure (--temporal; 0: none).
     shows_plate: H×W bool, where frame t+1 shows the background plate (video.plate), or None."""
     if prev_alpha is None or motion is None:
