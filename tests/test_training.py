@@ -279,3 +279,38 @@ def test_every_trimap_kind_covers_t_opt_and_the_propagated_kind_opens_the_known_
     assert MakeTrimap(mix=(0.3, 0.4, 0.15, 0.15)).mix[-1] == 0.0
     with pytest.raises(InputError, match="trimap_mix"):
         MakeTrimap(mix=(1, 0, 0, 0, 0, 1))
+
+
+def test_a_distractor_stands_behind_the_subject_across_its_edge_and_the_truth_stays_the_subjects():
+    from adamatte.train.transforms import Composite, Distractor
+
+    from synthetic import soft_disk
+
+    alpha = soft_disk(64, 64, 32, 32, 16, softness=4)
+    subject_edge = (alpha > 0.05) & (alpha < 0.95)
+    other = soft_disk(40, 40, 20, 20, 12, softness=4)
+    for seed in range(8):
+        sample = {"fg": np.full((64, 64, 3), 0.2, np.float32), "alpha": alpha, "bg": np.zeros((64, 64, 3), np.float32),
+                  "spatial": ["fg", "alpha", "bg"], "distractor": (np.ones((40, 40, 3), np.float32), other)}
+        rng = np.random.default_rng(seed)
+        sample = Composite()(Distractor()(sample, rng), rng)
+        assert "distractor" not in sample and sample["alpha"] is alpha, "the truth is the subject's alpha alone"
+        behind = sample["bg"][..., 0]
+        assert behind.max() > 0.9, "the distractor's solid core is in the background"
+        # it crosses the subject's band: some of its soft edge lies on the subject's
+        assert ((behind > 0.05) & (behind < 0.95) & subject_edge).any(), seed
+        assert np.allclose(sample["image"], alpha[..., None] * 0.2 + (1 - alpha[..., None]) * sample["bg"])
+
+
+def test_the_dataset_gives_a_share_of_samples_a_distractor_reproducibly(merged, tmp_path):
+    plain = MattingDataset(smoke_config(merged, tmp_path), paper_pipeline(64, 64, 96), show_progress=False)
+    with_one = MattingDataset(smoke_config(merged, tmp_path, distractor=1.0), paper_pipeline(64, 64, 96), show_progress=False)
+    a, b = with_one[2], with_one[2]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert a["image"].shape == (3, 64, 64)
+    drawn = [with_one._distractor(i, np.random.default_rng(i)) for i in range(len(with_one))]
+    assert all(d is not None and d[1].shape == d[0].shape[:2] for d in drawn)
+    # a config without distractors keeps its exact samples (no extra draws from the sample's generator)
+    assert all(torch.equal(plain[3][k], MattingDataset(smoke_config(merged, tmp_path), paper_pipeline(64, 64, 96),
+                                                        show_progress=False)[3][k]) for k in a)
+    assert not torch.equal(plain[2]["image"], a["image"])

@@ -53,6 +53,7 @@ class TrainConfig:
     rotation_degrees: float = 45.0
     trimap_mix: tuple[float, ...] = TRIMAP_MIX
     procedural: float = 0.0  # share of samples given a procedural transparent layer (train.procedural)
+    distractor: float = 0.0  # share of samples with another item's foreground behind the subject (transforms.Distractor)
     batch_size: int = 16
     epochs: int = 120
     max_steps: int = 0  # 0: epochs × steps per epoch

@@ -143,15 +143,32 @@ class MattingDataset(torch.utils.data.Dataset):
         other = self.items[(index + 1 + rng.integers(len(self.items) - 1)) % len(self.items)] if len(self.items) > 1 else self.items[index]
         return self.decoded.read(other.image or other.foreground), False
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng([self.cfg.seed, self.epoch, index])
-        item = self.items[index]
+    def _foreground(self, item: Item) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """An item's foreground colours, alpha, and (for a composite) its own estimated background."""
         if item.image:
             fg, own_bg = (self.decoded.read(path) for path in self.cache.paths(item))
         else:
             fg, own_bg = self.decoded.read(item.foreground), None
+        return fg, self.decoded.read(item.alpha, matte=True), own_bg
+
+    def _distractor(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+        """Another item's foreground and alpha (never the same matte: repeats of an item share it), or None."""
+        for _ in range(4):
+            other = self.items[(index + 1 + rng.integers(len(self.items) - 1)) % len(self.items)]
+            if other.alpha != self.items[index].alpha:
+                return self._foreground(other)[:2]
+        return None
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.cfg.seed, self.epoch, index])
+        fg, alpha, own_bg = self._foreground(self.items[index])
         bg, aligned = self._background(index, rng, own_bg)
-        sample = {"fg": fg, "alpha": self.decoded.read(item.alpha, matte=True), "bg": bg, "spatial": ["fg", "alpha"] + (["bg"] if aligned else [])}
+        sample = {"fg": fg, "alpha": alpha, "bg": bg, "spatial": ["fg", "alpha"] + (["bg"] if aligned else [])}
+        # drawn only when the config asks for it, so older configs keep their exact samples
+        if self.cfg.distractor > 0 and len(self.items) > 1 and rng.random() < self.cfg.distractor:
+            distractor = self._distractor(index, rng)
+            if distractor is not None:
+                sample["distractor"] = distractor
         for transform in self.transforms:
             sample = transform(sample, rng)
         return to_tensors(sample)

@@ -102,22 +102,84 @@ class ColorJitter:
         return sample
 
 
-class Composite:
-    """image = α·fg + (1-α)·bg; an unaligned background is first cropped and resized to fit."""
+def fit_background(sample: Sample, rng: np.random.Generator) -> Sample:
+    """An unaligned background cropped and resized to the sample's size (at 1-1.5x, a random window,
+    mirrored half the time); it then moves with the sample ('bg' joins 'spatial')."""
+    if "bg" in sample["spatial"]:
+        return sample
+    h, w = sample["alpha"].shape
+    bg = sample["bg"]
+    bh, bw = bg.shape[:2]
+    scale = max(h / bh, w / bw) * rng.uniform(1.0, 1.5)
+    bg = cv2.resize(bg, (max(int(np.ceil(bw * scale)), w), max(int(np.ceil(bh * scale)), h)), interpolation=cv2.INTER_LINEAR)
+    y0, x0 = rng.integers(bg.shape[0] - h + 1), rng.integers(bg.shape[1] - w + 1)
+    bg = bg[y0:y0 + h, x0:x0 + w]
+    if rng.random() < 0.5:
+        bg = bg[:, ::-1]
+    sample["bg"] = bg
+    sample["spatial"] = [*sample["spatial"], "bg"]
+    return sample
+
+
+def _edge_pixel(alpha: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """(y, x) of a random semi-transparent pixel of an H×W alpha; its centre when there is none."""
+    ys, xs = np.nonzero((alpha > 0.05) & (alpha < 0.95))
+    if not len(ys):
+        return alpha.shape[0] // 2, alpha.shape[1] // 2
+    i = rng.integers(len(ys))
+    return int(ys[i]), int(xs[i])
+
+
+def _fade_in(n: int, share: float = 0.1) -> np.ndarray:
+    """n weights, 0-1: rising linearly over the outer `share` of n at both ends."""
+    i = np.arange(n, dtype=np.float32)
+    return np.clip(np.minimum(i + 1, n - i) / max(share * n, 1.0), 0, 1)
+
+
+class Distractor:
+    """Another matted object standing behind the subject, one of its edge pixels on one of the subject's.
+
+    The dataset hands a share of samples (TrainConfig.distractor) another item's foreground and alpha as
+    sample['distractor']; this composites it into the background, its longer side 0.5-1.5x the crop's.
+    A crop's alpha is cut straight where the crop cut the object; it fades out over the outer tenth of
+    the distractor instead, so the background holds no hard rectangles. The truth stays the subject's alpha alone. On footage, the band a render hands on is wide (motion
+    blur, a coarse keyframe trimap), and things behind the subject get into it: the network gave the judo
+    demo's bicycle and the people behind a swaying subject alpha 0.3-0.5 there (issue #14). Hair and soft
+    edges of a second object crossing the band are what it must learn to call background.
+    """
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        other = sample.pop("distractor", None)
+        if other is None:
+            return sample
+        fit_background(sample, rng)
+        fg, alpha = other
+        alpha = alpha * _fade_in(alpha.shape[0])[:, None] * _fade_in(alpha.shape[1])[None, :]
         h, w = sample["alpha"].shape
-        bg = sample["bg"]
-        if "bg" not in sample["spatial"]:
-            bh, bw = bg.shape[:2]
-            scale = max(h / bh, w / bw) * rng.uniform(1.0, 1.5)
-            bg = cv2.resize(bg, (max(int(np.ceil(bw * scale)), w), max(int(np.ceil(bh * scale)), h)), interpolation=cv2.INTER_LINEAR)
-            y0, x0 = rng.integers(bg.shape[0] - h + 1), rng.integers(bg.shape[1] - w + 1)
-            bg = bg[y0:y0 + h, x0:x0 + w]
-            if rng.random() < 0.5:
-                bg = bg[:, ::-1]
+        scale = rng.uniform(0.5, 1.5) * max(h, w) / max(alpha.shape)
+        size = (max(int(round(alpha.shape[1] * scale)), 1), max(int(round(alpha.shape[0] * scale)), 1))
+        method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        fg, alpha = cv2.resize(fg, size, interpolation=method), np.clip(cv2.resize(alpha, size, interpolation=method), 0, 1)
+        if rng.random() < 0.5:
+            fg, alpha = fg[:, ::-1], alpha[:, ::-1]
+        (ty, tx), (sy, sx) = _edge_pixel(sample["alpha"], rng), _edge_pixel(alpha, rng)
+        y0, x0 = ty - sy, tx - sx  # where the distractor's top-left corner lands in the sample
+        top, left, bottom, right = max(y0, 0), max(x0, 0), min(y0 + alpha.shape[0], h), min(x0 + alpha.shape[1], w)
+        if top < bottom and left < right:
+            a = alpha[top - y0:bottom - y0, left - x0:right - x0, None]
+            bg = sample["bg"].copy()
+            bg[top:bottom, left:right] = a * fg[top - y0:bottom - y0, left - x0:right - x0] + (1 - a) * bg[top:bottom, left:right]
+            sample["bg"] = bg
+        return sample
+
+
+class Composite:
+    """image = α·fg + (1-α)·bg; an unaligned background is first fitted (fit_background)."""
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        fit_background(sample, rng)
         a = sample["alpha"][..., None]
-        sample["image"] = np.clip(a * sample["fg"] + (1 - a) * bg, 0, 1).astype(np.float32)
+        sample["image"] = np.clip(a * sample["fg"] + (1 - a) * sample["bg"], 0, 1).astype(np.float32)
         return sample
 
 
@@ -220,8 +282,9 @@ def paper_pipeline(crop: int = 320, crop_min: int = 320, crop_max: int = 800, re
                    trimap_mix: tuple[float, ...] = TRIMAP_MIX, procedural: float = 0.0) -> list:
     """The paper's augmentation: resize, rotate, flip, crop around unknown pixels, jitter, composite,
     trimap (of the kinds MakeTrimap.KINDS, drawn with the weights `trimap_mix`); with `procedural` > 0,
-    that share of the crops first gets a procedural transparent layer (train.procedural)."""
+    that share of the crops first gets a procedural transparent layer (train.procedural). A sample the
+    dataset gave a 'distractor' gets it behind the subject (Distractor)."""
     return [
         RandomResize(*resize), RandomRotate(degrees), RandomFlip(), CropAroundUnknown(crop_min, crop_max, crop),
-        *([ProceduralTransparency(procedural)] if procedural > 0 else []), ColorJitter(), Composite(), MakeTrimap(mix=trimap_mix),
+        *([ProceduralTransparency(procedural)] if procedural > 0 else []), ColorJitter(), Distractor(), Composite(), MakeTrimap(mix=trimap_mix),
     ]
