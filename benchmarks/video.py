@@ -19,6 +19,7 @@ against the keyframe's, and the drift warnings raised, for the default, --no-key
 neither; --sheet writes their contact sheets.
 
     python benchmarks/video.py [--weights lite] [--clips gt07,distractor,judo,bedroom,cutie] [--skip-closed-form] [--sheet DIR]
+                               [--rows default,no-memory,no-temporal,neither,network]
 """
 
 from __future__ import annotations
@@ -170,10 +171,10 @@ def closed_form(folder: str, truth: dict[int, np.ndarray]) -> tuple[dict[int, np
     return out, seconds / len(truth)
 
 
-def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: str, closed: bool) -> list[tuple]:
-    """Every METHODS row (and per-frame closed-form) on one clip: (row, means, drift, leak stats, s/frame)."""
+def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: str, closed: bool, methods=METHODS) -> list[tuple]:
+    """Every row of `methods` (and per-frame closed-form) on one clip: (row, means, drift, leak stats, s/frame)."""
     results = []
-    for row, tag, settings in METHODS:
+    for row, tag, settings in methods:
         _, seconds, _ = render_clip(folder, tag, settings, weights)
         rows = score_sequence({f: read_matte(os.path.join(folder, f"out-{tag}", f"matte.{f}.exr")) for f in truth}, truth)
         leaks = [r["leak"] for r in rows]
@@ -187,8 +188,8 @@ def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: st
     print("| method | MAD e3 | dtSSD e2 | drift | leak % mean / last / worst | s/frame |\n| --- | --- | --- | --- | --- | --- |")
     for row, means, d, (lm, ll, lw), s in results:
         print(f"| {row} | {means['mad']:.2f} | {means['dtssd']:.2f} | {d:.2f} | {lm:.2f} / {ll:.2f} / {lw:.2f} | {s:.2f} |")
-    base = results[3]  # neither: propagation alone
-    for row, means, *_, s in results[:3]:
+    base = next((r for r in results if r[0] == METHODS[3][0]), None)  # neither: propagation alone
+    for row, means, *_, s in (results[:3] if base is not None else []):
         print(f"{row} / propagation alone: MAD {means['mad'] / base[1]['mad']:.2f}, dtSSD {means['dtssd'] / base[1]['dtssd']:.2f}, "
               f"s/frame {s / base[4]:.2f}")
     return results
@@ -235,14 +236,21 @@ def main() -> None:
     parser.add_argument("--clips", default="gt07,distractor,judo,bedroom,cutie", help="comma list of gt07, distractor, judo, bedroom, cutie")
     parser.add_argument("--skip-closed-form", action="store_true")
     parser.add_argument("--sheet", default="", help="folder for the footage's contact sheets")
+    parser.add_argument("--rows", default="", help="comma list of the rows to run on the clips with ground truth, by tag: "
+                        + ", ".join(tag for _, tag, _ in METHODS) + " (default: all); `--rows default` compares weights quickly")
     args = parser.parse_args()
+    tags = args.rows.split(",") if args.rows else [tag for _, tag, _ in METHODS]
+    unknown = set(tags) - {tag for _, tag, _ in METHODS}
+    if unknown:
+        parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    methods = tuple(m for m in METHODS if m[1] in tags)
     if not os.path.isdir(SHARED):
         raise SystemExit(f"this benchmark needs the shared data at {SHARED}")
     clips = args.clips.split(",")
     for name, make in (("gt07", make_gt07_clip), ("distractor", make_distractor_clip)):
         if name in clips:
             with tempfile.TemporaryDirectory() as tmp:
-                score_clip(name, tmp, make(tmp, args.frames), args.weights, not args.skip_closed_form)
+                score_clip(name, tmp, make(tmp, args.frames), args.weights, not args.skip_closed_form, methods)
     for name in ("judo", "bedroom", "cutie"):
         if name in clips:
             with tempfile.TemporaryDirectory() as tmp:
