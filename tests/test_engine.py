@@ -378,3 +378,14 @@ def test_refine_auto_solves_with_mixed_a_kept_band_grown_a_pixel_and_an_adapted_
     MattingEngine(lite_model, device="cpu", refine="knn", drawn_band="adapt").matte(*frame(64, 96), drawn=False)
     assert calls[-1][:2] == ("knn", 0)
     np.testing.assert_array_equal(calls[-1][2], calls[2][2])  # auto's adapted band is KNN's (REFINE_BAND)
+
+
+def test_the_most_likely_class_is_argmax_with_its_ties_and_its_probability_the_max():
+    rng = np.random.default_rng(0)
+    probs = rng.random((40, 50, 3)).astype(np.float32)
+    probs[:10] = 0.5  # three-way ties: the first class, as argmax
+    probs[10:20, :, 1:] = 0.7  # ties of the last two
+    probs[20:30, :, ::2] = 0.9  # ties of the first and last
+    labels, best = engine_module.most_likely(probs)
+    assert labels.dtype == np.uint8 and np.array_equal(labels, probs.argmax(axis=2))
+    assert np.array_equal(best, probs.max(axis=2))

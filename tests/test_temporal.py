@@ -1,6 +1,7 @@
 """The rules that keep background out of a propagated matte: no promotion along the flow, decay of
 changed foreground, the keyframe memory's veto, the temporal prior, and a drift guard that fires."""
 
+import cv2
 import numpy as np
 
 from adamatte.matting.engine import MattingEngine
@@ -358,3 +359,17 @@ def test_the_labels_handed_on_take_back_what_the_solve_made_solid_and_nothing_it
     assert (out[labels != UNKNOWN] == labels[labels != UNKNOWN]).all(), "known labels are handed on as they are"
     alpha[16:48, 30:34] = SOLID - 0.01
     assert (carried_labels(labels, alpha)[16:48, 30:34] == UNKNOWN).all()
+
+
+def test_pixel_features_made_per_pixel_are_the_whole_frames_rows():
+    rng = np.random.default_rng(1)
+    image = rng.random((30, 44, 3)).astype(np.float32)
+    centre = (17.3, 9.6)
+    made = pixel_features(image, centre)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    scale = 0.15 * 1000.0 / 44
+    ys, xs = np.mgrid[0:30, 0:44].astype(np.float32)
+    whole = np.dstack([lab, cv2.blur(lab, (9, 9)), (xs - centre[0]) * scale, (ys - centre[1]) * scale])
+    mask = rng.random((30, 44)) < 0.4
+    assert made.of(mask).dtype == np.float32 and np.array_equal(made.of(mask), whole[mask])
+    assert np.array_equal(made.at(np.array([0, 29]), np.array([43, 0])), whole[[0, 29], [43, 0]])
