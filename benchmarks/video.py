@@ -195,7 +195,7 @@ def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: st
     return results
 
 
-def footage(name: str, folder: str, frames: int, weights: str, sheet_dir: str | None) -> None:
+def footage(name: str, folder: str, frames: int, weights: str, sheet_dir: str | None, rows=FOOTAGE_ROWS) -> None:
     """Real footage from its first-frame mask: foreground area per frame / the keyframe's, and warnings."""
     mask = os.path.join(folder, "mask.png")
     if name == "judo":
@@ -212,7 +212,7 @@ def footage(name: str, folder: str, frames: int, weights: str, sheet_dir: str | 
             cv2.fillPoly(roto, [np.array(polygon, np.int32)], 1)
         write_image(mask, roto.astype(np.float32), ["Y"], pixel_type="uint8")
     print(f"\n{name} (real footage, no ground truth, {frames} frames): adapted foreground area / the keyframe's; drift warnings")
-    for row, tag, settings in FOOTAGE_ROWS:
+    for row, tag, settings in rows:
         request = RenderRequest(input=plate, output=os.path.join(folder, f"out-{tag}", f"{name}.####.exr"), trimap=[f"{mask}@{first}"],
                                 band=10 if name == "judo" else 14, write="alpha,trimap", frames=f"{first}-{first + frames - 1}", weights=weights,
                                 progress="none", **settings)
@@ -236,8 +236,8 @@ def main() -> None:
     parser.add_argument("--clips", default="gt07,distractor,judo,bedroom,cutie", help="comma list of gt07, distractor, judo, bedroom, cutie")
     parser.add_argument("--skip-closed-form", action="store_true")
     parser.add_argument("--sheet", default="", help="folder for the footage's contact sheets")
-    parser.add_argument("--rows", default="", help="comma list of the rows to run on the clips with ground truth, by tag: "
-                        + ", ".join(tag for _, tag, _ in METHODS) + " (default: all); `--rows default` compares weights quickly")
+    parser.add_argument("--rows", default="", help="comma list of the rows to run, by tag: "
+                        + ", ".join(tag for _, tag, _ in METHODS) + " (default: all; the footage runs default, no-memory and neither of them); `--rows default` compares weights quickly")
     args = parser.parse_args()
     tags = args.rows.split(",") if args.rows else [tag for _, tag, _ in METHODS]
     unknown = set(tags) - {tag for _, tag, _ in METHODS}
@@ -254,7 +254,8 @@ def main() -> None:
     for name in ("judo", "bedroom", "cutie"):
         if name in clips:
             with tempfile.TemporaryDirectory() as tmp:
-                footage(name, tmp, 16 if name == "judo" else args.frames, args.weights, args.sheet or None)
+                footage(name, tmp, 16 if name == "judo" else args.frames, args.weights, args.sheet or None,
+                        tuple(m for m in FOOTAGE_ROWS if m[1] in tags))
 
 
 if __name__ == "__main__":

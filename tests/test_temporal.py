@@ -373,3 +373,30 @@ def test_pixel_features_made_per_pixel_are_the_whole_frames_rows():
     mask = rng.random((30, 44)) < 0.4
     assert made.of(mask).dtype == np.float32 and np.array_equal(made.of(mask), whole[mask])
     assert np.array_equal(made.at(np.array([0, 29]), np.array([43, 0])), whole[[0, 29], [43, 0]])
+
+
+def test_two_subjects_that_meet_and_part_are_not_news_but_a_piece_breaking_off_one_of_them_is():
+    labels = square_labels()
+    apart = np.zeros((H, W), np.float32)
+    apart[20:50, 10:30] = 1.0  # two children, matted together from the keyframe
+    apart[25:50, 45:62] = 1.0
+    met = apart.copy()
+    met[30:40, 30:45] = 1.0  # they touch: one piece
+    speck = met.copy()
+    speck[5:11, 70:78] = 1.0  # a small piece elsewhere while they touch
+    broken = apart.copy()
+    broken[31:34, 45:62] = 0.0  # the top of the second (rows 25-31, 102 px) detached, where it was
+    guard = DriftGuard()
+    assert guard.observe(1001, labels, True, alpha=apart) is None
+    assert guard.observe(1002, labels, False, alpha=met) is None
+    assert guard.observe(1003, labels, False, alpha=apart) is None, "they parted again: both are the subject"
+    assert guard.observe(1004, labels, False, alpha=apart) is None
+    warning = guard.observe(1005, labels, False, alpha=broken)
+    assert warning is not None and "broke away" in str(warning) and "x 45-62, y 25-31" in str(warning)
+    guard = DriftGuard()
+    guard.observe(1001, labels, True, alpha=apart)
+    guard.observe(1002, labels, False, alpha=speck)  # the speck lies on no subject: not news yet, and not a part
+    speck_on_subject = met.copy()
+    speck_on_subject[25:28, 10:30] = 0.0  # the first child's top (rows 20-25, under a tenth of them) cut off while they touch
+    warning = guard.observe(1003, labels, False, alpha=speck_on_subject)
+    assert warning is not None and "x 10-30, y 20-25" in str(warning), "a small piece does not take the second part's place"

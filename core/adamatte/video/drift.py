@@ -32,7 +32,9 @@ class DriftGuard:
     - a piece of the matte broke away from the subject: a detached piece (alpha ≥ 0.5) of at least
       `piece` of the subject's area, not a sliver (5 px thick somewhere), that lies on the previous
       frame's subject. What the subject uncovers as it moves (a balloon its hands hid) is taken for
-      it when the flow fails on motion blur, and it then breaks away as the subject moves on;
+      it when the flow fails on motion blur, and it then breaks away as the subject moves on. The
+      subject is as many of the largest pieces as the keyframe had pieces of at least `part` of its
+      largest (each still that large): two children matted together who meet and part again are not news;
     - the matte fades: its solid area (alpha ≥ trimap.SOLID) falls under `faded` of the keyframe's (of the first
       frame watched, in a resumed render). A subject the flow loses in motion blur, or that a wide propagated
       band swallows, goes translucent a little every frame with no jump to warn of. Warns when it first falls
@@ -45,16 +47,18 @@ class DriftGuard:
     """
 
     def __init__(self, area_jump: float = 0.3, band_factor: float = 3.0, history: int = 5, appeared: float = 0.003,
-                 growth: float = 0.1, piece: float = 0.004, faded: float = 0.6):
+                 growth: float = 0.1, piece: float = 0.004, faded: float = 0.6, part: float = 0.1):
         self.area_jump = area_jump
         self.band_factor = band_factor
         self.appeared = appeared
         self.growth = growth
         self.piece = piece
+        self.part = part
+        self.parts = 1  # how many pieces the subject had on the keyframe (of at least `part` of its largest)
         self.faded = faded
         self.reference: tuple[int, int] | None = None  # (frame, solid px) of the keyframe the fading is measured against
         self.fading = False  # the solid area is under `faded` of the reference's, and that was warned of
-        self.previous_subject: np.ndarray | None = None  # H×W bool: the previous frame's largest solid piece
+        self.previous_subject: np.ndarray | None = None  # H×W bool: the previous frame's subject (its `parts` largest solid pieces)
         self.previous_fg: float | None = None
         self.bands: deque[float] = deque(maxlen=history)
         self.firing: str | None = None  # the kind of warning the previous frame raised
@@ -124,14 +128,18 @@ class DriftGuard:
         if not len(areas):
             self.previous_subject = None
             return None
-        main = 1 + int(np.argmax(areas))
-        previous, self.previous_subject = self.previous_subject, pieces == main
+        if keyframe or self.previous_subject is None:
+            self.parts = int((areas >= self.part * areas.max()).sum())
+        largest = 1 + np.argsort(-areas, kind="stable")
+        # while parts touch they are one piece: a small one must not take the free place
+        subject = [i for i in largest[:self.parts] if areas[i - 1] >= self.part * areas.max()]
+        previous, self.previous_subject = self.previous_subject, np.isin(pieces, subject)
         if keyframe or previous is None or previous.shape != alpha.shape:
             return None
         on_previous = np.bincount(pieces[previous], minlength=count)
-        candidates = [i for i in np.argsort(-areas) + 1
-                      if i != main and stats[i, cv2.CC_STAT_AREA] >= max(self.piece * areas[main - 1], 16)
-                      and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
+        main_area = areas.max()
+        candidates = [i for i in largest if i not in subject
+                      if stats[i, cv2.CC_STAT_AREA] >= max(self.piece * main_area, 16) and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
         if not candidates:  # most frames: no distance transform of the whole frame
             return None
         # a seam through the matte cuts off slivers (a line of pixels along an edge): not objects
