@@ -140,8 +140,12 @@ class MattingDataset(torch.utils.data.Dataset):
             return own, True
         if self.backgrounds and choice < 0.6:
             return self.decoded.read(self.backgrounds[rng.integers(len(self.backgrounds))]), False
-        other = self.items[(index + 1 + rng.integers(len(self.items) - 1)) % len(self.items)] if len(self.items) > 1 else self.items[index]
+        other = self._other(index, rng) if len(self.items) > 1 else self.items[index]
         return self.decoded.read(other.image or other.foreground), False
+
+    def _other(self, index: int, rng: np.random.Generator) -> Item:
+        """Another item than `index`, drawn evenly (needs two or more)."""
+        return self.items[(index + 1 + rng.integers(len(self.items) - 1)) % len(self.items)]
 
     def _foreground(self, item: Item) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """An item's foreground colours, alpha, and (for a composite) its own estimated background."""
@@ -154,7 +158,7 @@ class MattingDataset(torch.utils.data.Dataset):
     def _distractor(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
         """Another item's foreground and alpha (never the same matte: repeats of an item share it), or None."""
         for _ in range(4):
-            other = self.items[(index + 1 + rng.integers(len(self.items) - 1)) % len(self.items)]
+            other = self._other(index, rng)
             if other.alpha != self.items[index].alpha:
                 return self._foreground(other)[:2]
         return None

@@ -76,10 +76,6 @@ class PixelFeatures:
     centre: tuple[float, float]
     scale: float
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.lab.shape[:2]
-
     def of(self, mask: np.ndarray) -> np.ndarray:
         """N×FEATURES float32, one row per True pixel of the H×W bool mask (row-major)."""
         ys, xs = np.nonzero(mask)
@@ -146,13 +142,13 @@ class KeyframeMemory:
         self.frames.append(frame)
         self._trees, self._read = None, None
 
-    def subject_value(self, features: np.ndarray, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
+    def subject_value(self, features: PixelFeatures, mask: np.ndarray, *, strangers: bool = True) -> np.ndarray:
         """How much each pixel of `mask` looks like the subject: the mean value (alpha) of its nearest samples.
 
         features: pixel_features of the frame. mask: H×W bool. Returns float32, one value
         per True pixel of mask (row-major); 1 everywhere when the memory is empty. strangers: a pixel
         farther than STRANGER from every sample of the subject gets 0 (else only its neighbours count).
-        Each pixel of a frame is searched once: later calls with the same `features` array reuse it.
+        Each pixel of a frame is searched once: later calls with the same `features` reuse it.
         """
         count = int(mask.sum())
         if not self.frames or count == 0:

@@ -29,7 +29,7 @@ import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN, labels_to_trimap
 from adamatte.video.keyframes import Keyframes
-from adamatte.video.memory import KeyframeMemory
+from adamatte.video.memory import KeyframeMemory, PixelFeatures
 
 FLOW_MAX_WIDTH = 960  # flow is computed at most this wide; trimaps need no finer motion
 OUTER_REACH = 48  # px from known background within which foreground may turn unknown (and must keep looking like the subject)
@@ -296,7 +296,7 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near
 
 
 def input_trimap(frame: int, image: np.ndarray, keyframes: Keyframes, prev_labels: np.ndarray | None,
-                 motion: Motion | None, memory: KeyframeMemory | None = None, features: np.ndarray | None = None,
+                 motion: Motion | None, memory: KeyframeMemory | None = None, features: PixelFeatures | None = None,
                  *, solved: bool = True) -> np.ndarray:
     """The trimap the network is given on `frame` (H×W float32 {0, 0.5, 1}): the user's on a keyframe,
     else the previous frame's adapted labels (H×W uint8) carried along `motion` (or dilated without it),

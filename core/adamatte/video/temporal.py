@@ -31,7 +31,7 @@ import numpy as np
 
 from adamatte.matting.engine import Guide
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND
-from adamatte.video.memory import KeyframeMemory
+from adamatte.video.memory import KeyframeMemory, PixelFeatures
 from adamatte.video.propagate import Motion, splat_labels
 
 SEEN_TOLERANCE = 6  # px around frame t's carried matte where new foreground needs no vouching
@@ -55,7 +55,7 @@ def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarr
 
 
 def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory: KeyframeMemory | None,
-                   features: np.ndarray, trimap: np.ndarray, *, weight: float, shows_plate: np.ndarray | None = None
+                   features: PixelFeatures, trimap: np.ndarray, *, weight: float, shows_plate: np.ndarray | None = None
                    ) -> tuple[Guide, np.ndarray] | None:
     """The engine's guide for frame t+1, and where frame t's matte reached it (H×W bool, for the drift
     guard), from frame t's alpha (H×W, or None on a keyframe), the motion t -> t+1, the keyframe memory
@@ -129,7 +129,7 @@ def _enclosed(vetoed: np.ndarray, open_: np.ndarray) -> np.ndarray:
     return vetoed & ~outside[pieces]
 
 
-def _strange_islands(kept: np.ndarray, memory: KeyframeMemory, features: np.ndarray) -> np.ndarray:
+def _strange_islands(kept: np.ndarray, memory: KeyframeMemory, features: PixelFeatures) -> np.ndarray:
     """The connected pieces of `kept` (H×W bool) that, as a whole, look like nothing of the subject:
     something that came in with the subject's flow (it emerged from behind the subject) and then
     left it. Judged by the mean subject value of the piece's pixels on an ISLAND_GRID px grid."""
