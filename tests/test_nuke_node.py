@@ -167,3 +167,15 @@ def test_submit_to_farm_writes_an_openjd_bundle(node, tmp_path):
     template = json.loads((Path(folder) / "template.json").read_text())
     args = template["steps"][0]["script"]["actions"]["onRun"]["args"]
     assert args[0] == "render" and args[args.index("--frames") + 1] == "{{Task.Param.Frame}}"
+
+
+def test_an_engine_that_reports_one_ending_and_dies_another_says_both():
+    """An error event, then a different end (a crash while stopping): the artist's message names both."""
+    event = {"event": "error", "message": "interrupted", "exit_code": 130}
+    crash = f"import json, os, signal\nprint(json.dumps({event!r}), flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    job = RenderJob([sys.executable, "-c", crash]).start()
+    assert job.wait(60) == -9
+    assert job.error_message() == "interrupted (then adamatte was killed by signal 9)"
+    clean = f"import json, sys\nprint(json.dumps({event!r}), flush=True)\nsys.exit(130)\n"
+    job = RenderJob([sys.executable, "-c", clean]).start()
+    assert job.wait(60) == 130 and job.error_message() == "interrupted"

@@ -130,6 +130,10 @@ class RenderJob:
     def error_message(self) -> str:
         error = next((e for e in reversed(self.events) if e.get("event") == "error"), None)
         if error:
+            if self.returncode is not None and self.returncode != error.get("exit_code", self.returncode):
+                # the engine reported one thing and then ended another way (a crash while it stopped): say both
+                how = f"was killed by signal {-self.returncode}" if self.returncode < 0 else f"exited with code {self.returncode}"
+                return f"{error['message']} (then adamatte {how})"
             return error["message"]
         lines = (getattr(self, "stderr", "") or "").strip().splitlines()
         return lines[-1] if lines else f"adamatte exited with code {self.returncode}"
