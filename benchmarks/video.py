@@ -189,7 +189,8 @@ def score_clip(name: str, folder: str, truth: dict[int, np.ndarray], weights: st
     for row, means, d, (lm, ll, lw), s in results:
         print(f"| {row} | {means['mad']:.2f} | {means['dtssd']:.2f} | {d:.2f} | {lm:.2f} / {ll:.2f} / {lw:.2f} | {s:.2f} |")
     base = next((r for r in results if r[0] == METHODS[3][0]), None)  # neither: propagation alone
-    for row, means, *_, s in (results[:3] if base is not None else []):
+    compared = {m[0] for m in METHODS[:3]}  # the default and each of its parts left out
+    for row, means, *_, s in (r for r in results if base is not None and r[0] in compared):
         print(f"{row} / propagation alone: MAD {means['mad'] / base[1]['mad']:.2f}, dtSSD {means['dtssd'] / base[1]['dtssd']:.2f}, "
               f"s/frame {s / base[4]:.2f}")
     return results

@@ -142,10 +142,11 @@ class Distractor:
     The dataset hands a share of samples (TrainConfig.distractor) another item's foreground and alpha as
     sample['distractor']; this composites it into the background, its longer side 0.5-1.5x the crop's.
     A crop's alpha is cut straight where the crop cut the object; it fades out over the outer tenth of
-    the distractor instead, so the background holds no hard rectangles. The truth stays the subject's alpha alone. On footage, the band a render hands on is wide (motion
-    blur, a coarse keyframe trimap), and things behind the subject get into it: the network gave the judo
-    demo's bicycle and the people behind a swaying subject alpha 0.3-0.5 there (issue #14). Hair and soft
-    edges of a second object crossing the band are what it must learn to call background.
+    the distractor instead, so the background holds no hard rectangles. The truth stays the subject's
+    alpha alone. On footage, the band a render hands on is wide (motion blur, a coarse keyframe trimap),
+    and things behind the subject get into it: the network gave the judo demo's bicycle and the people
+    behind a swaying subject alpha 0.3-0.5 there (issue #14). Hair and soft edges of a second object
+    crossing the band are what it must learn to call background.
     """
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:

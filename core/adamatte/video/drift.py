@@ -128,18 +128,18 @@ class DriftGuard:
         if not len(areas):
             self.previous_subject = None
             return None
+        large = areas >= self.part * areas.max()  # pieces large enough to be a part of the subject
         if keyframe or self.previous_subject is None:
-            self.parts = int((areas >= self.part * areas.max()).sum())
+            self.parts = int(large.sum())
         largest = 1 + np.argsort(-areas, kind="stable")
         # while parts touch they are one piece: a small one must not take the free place
-        subject = [i for i in largest[:self.parts] if areas[i - 1] >= self.part * areas.max()]
+        subject = [i for i in largest[:self.parts] if large[i - 1]]
         previous, self.previous_subject = self.previous_subject, np.isin(pieces, subject)
         if keyframe or previous is None or previous.shape != alpha.shape:
             return None
         on_previous = np.bincount(pieces[previous], minlength=count)
-        main_area = areas.max()
         candidates = [i for i in largest if i not in subject
-                      if stats[i, cv2.CC_STAT_AREA] >= max(self.piece * main_area, 16) and on_previous[i] > stats[i, cv2.CC_STAT_AREA] / 2]
+                      if areas[i - 1] >= max(self.piece * areas.max(), 16) and on_previous[i] > areas[i - 1] / 2]
         if not candidates:  # most frames: no distance transform of the whole frame
             return None
         # a seam through the matte cuts off slivers (a line of pixels along an edge): not objects
