@@ -7,7 +7,8 @@ from torch import nn
 
 import adamatte.matting.engine as engine_module
 from adamatte.matting.engine import DRAWN_ROOM, TIGHT_BAND, Guide, MattingEngine, feather, region_of_interest, tile_windows
-from adamatte.matting.refine import dilate_disk, refine_alpha
+from adamatte.matting.morphology import dilate_disk
+from adamatte.matting.refine import refine_alpha
 from adamatte.matting.trimap import band_width, mask_to_trimap, normalize_trimap, trimap_to_labels
 from adamatte.errors import InputError
 from adamatte.model import AdaMatting, AdaOutput, load_model_config

@@ -19,6 +19,9 @@ from adamatte.errors import InputError
 from adamatte.io.atomic import atomic_write
 from adamatte.params import BY_NAME
 
+# zlib level of PNG output (OpenImageIO's default is 6): a render's 1080p RGBA plate sidecar took 0.46 s a frame to write
+# at 6 and 0.17 s at 1, 1.26x the size (benchmarks/journal/performance.md)
+PNG_COMPRESSION_LEVEL = 1
 # What each output extension stores, and whether the format keeps EXR-style windows.
 OUTPUT_PIXEL_TYPES = {".exr": "half", ".png": "uint16", ".tif": "uint16", ".tiff": "uint16", ".dpx": "uint16", ".jpg": "uint8", ".jpeg": "uint8"}
 # the shared --compression choices (htj2k and ht256 are left out: this OpenImageIO writes them as zip)
@@ -235,6 +238,8 @@ def write_image(
             spec.full_x, spec.full_y, spec.full_width, spec.full_height = like.full_x, like.full_y, like.full_width, like.full_height
     else:
         pixels = np.clip(pixels, 0.0, 1.0)
+        if ext == ".png":
+            spec.attribute("png:compressionLevel", PNG_COMPRESSION_LEVEL)
     for name, type_name, value in carried_metadata(like):
         try:
             spec.attribute(name, oiio.TypeDesc(type_name), value)

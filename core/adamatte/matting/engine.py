@@ -30,7 +30,8 @@ import torch
 from torch.nn import functional as F
 
 from adamatte.errors import GPUMemoryError, InputError
-from adamatte.matting.refine import dilate_disk, refine_alpha
+from adamatte.matting.morphology import dilate_disk
+from adamatte.matting.refine import refine_alpha
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN, band_width, labels_to_trimap, normalize_trimap, trimap_to_labels
 from adamatte.model.adamatting import OUTPUT_STRIDE, AdaMatting
 from adamatte.model.weights import WeightsInfo, load_weights

@@ -18,7 +18,6 @@ import time
 import warnings
 from typing import Any
 
-import cv2
 import numba
 import numpy as np
 import scipy.sparse
@@ -28,6 +27,7 @@ import torch
 
 from adamatte.interrupt import uninterrupted
 from adamatte.matting.closed_form import band_system
+from adamatte.matting.morphology import dilate_disk
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 
 # KNN passes (neighbours, weight of x/y, each scaled 0-1 over the frame): a spatially tight
@@ -36,14 +36,6 @@ from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
 KNN_PASSES = ((10, 2.0), (10, 0.1))
 KNN_REACH = 10  # px around the band whose known pixels join the KNN graph (10-40 measured alike)
 KNN_EPS = 1.0  # approximate neighbours (a found one at most 2x farther than the true k-th): 94-96% the same, SAD alike on the training photos (benchmarks/refine_band.py), the search ~35% faster
-
-
-def dilate_disk(mask: np.ndarray, radius: int) -> np.ndarray:
-    """mask (H×W bool) grown by a disk of `radius` px."""
-    if radius <= 0:
-        return mask
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    return cv2.dilate(mask.astype(np.uint8), disk).astype(bool)
 
 
 def knn_system(image: np.ndarray, free: np.ndarray, known: np.ndarray, reach: int | None = KNN_REACH,

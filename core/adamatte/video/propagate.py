@@ -27,6 +27,7 @@ import cv2
 import numba
 import numpy as np
 
+from adamatte.matting.morphology import dilate, disk
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, SOLID, UNKNOWN, labels_to_trimap
 from adamatte.video.keyframes import Keyframes
 from adamatte.video.memory import KeyframeMemory, PixelFeatures
@@ -129,10 +130,6 @@ def measure_motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     change = np.abs(before - np.clip(current, 0, 1))
     difference = cv2.blur((change[..., 0] + change[..., 1] + change[..., 2]) / 3, (5, 5))  # the mean, 3x faster than .mean(axis=2)
     return Motion(forward, backward, unsure, unsure_before, spread, difference > CHANGED_ABOVE)
-
-
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def propagate_trimap(labels: np.ndarray, motion: Motion | None, *, subject: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -276,19 +273,19 @@ def _widen(labels: np.ndarray, unsure: np.ndarray, margin: int, extra: int, near
     unknown = (labels == UNKNOWN).astype(np.uint8)
     fg = (labels == FOREGROUND).astype(np.uint8)
     bg = (labels == BACKGROUND).astype(np.uint8)
-    boundary = cv2.dilate(fg, _disk(1)) & cv2.dilate(bg, _disk(1))
+    boundary = dilate(fg, disk(1)) & dilate(bg, disk(1))
     edge = unknown | boundary
-    band = cv2.dilate(edge, _disk(margin))
+    band = dilate(edge, disk(margin))
     if background_extra:
-        band |= cv2.dilate(edge, _disk(margin + background_extra)) & bg
+        band |= dilate(edge, disk(margin + background_extra)) & bg
     depth = cv2.distanceTransform(unknown, cv2.DIST_L2, 5)
     deep = (depth > WIDE_BAND * margin).astype(np.uint8)
     if deep.any():  # the network left this band wide: it needs no margin against narrowing
         reach = 2 * (math.ceil(WIDE_BAND * margin) + margin + background_extra) + 1  # a square: no corner of the growth's disk slips out
-        wide = cv2.dilate(deep, np.ones((reach, reach), np.uint8)) > 0
+        wide = dilate(deep, np.ones((reach, reach), np.uint8)) > 0
         band[wide & (unknown == 0) & (boundary == 0)] = 0
     if unsure.any():
-        band |= cv2.dilate(band, _disk(extra)) & cv2.dilate(unsure.astype(np.uint8), _disk(2))
+        band |= dilate(band, disk(extra)) & dilate(unsure, disk(2))
     band &= unknown | near_background  # pockets deep inside the subject keep their size
     out = labels.copy()
     out[band == 1] = UNKNOWN

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from adamatte.matting.engine import Guide
+from adamatte.matting.morphology import dilate, disk, erode
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND
 from adamatte.video.memory import KeyframeMemory, PixelFeatures
 from adamatte.video.propagate import Motion, splat_labels
@@ -66,11 +67,10 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         return None
     carried, sure = carry_alpha(prev_alpha, motion)
     spread = int(np.clip(np.ceil(motion.spread), 0, 16))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * (SEEN_TOLERANCE + spread) + 1,) * 2)
     reached = (carried > 0.02) & (sure > 0)  # an occluded object emerging behind the subject carries its alpha by a flow that fails the check
     firm = (carried >= SLACK_FAINT) & (sure > 0)  # faint carried alpha vouches for nothing: haze would creep through it
     revealed = _revealed_behind(prev_alpha, carried, motion)
-    seen = cv2.dilate(firm.astype(np.uint8), kernel) > 0
+    seen = dilate(firm, disk(SEEN_TOLERANCE + spread)) > 0
     band = trimap == 0.5
 
     def veto(labels: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,10 +109,10 @@ def _revealed_behind(prev_alpha: np.ndarray, carried: np.ndarray, motion: Motion
     lies inside the subject, not at its edge)."""
     matte = np.where(prev_alpha > 0.02, FOREGROUND, BACKGROUND).astype(np.uint8)
     landed = splat_labels(matte, motion.forward)
-    covered = cv2.dilate((landed == FOREGROUND).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    covered = dilate(landed == FOREGROUND, np.ones((3, 3), np.uint8)) > 0
     revealed = motion.unsure & motion.changed & (carried >= 0.5) & ~covered
-    outside = ((carried < 0.02) & ~motion.unsure).astype(np.uint8)
-    near_outside = cv2.dilate(outside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * REVEAL_REACH + 1,) * 2)) > 0
+    outside = (carried < 0.02) & ~motion.unsure
+    near_outside = erode(~outside, disk(REVEAL_REACH)) == 0  # outside's dilation; its complement is the smaller mask
     return revealed & near_outside
 
 
