@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from adamatte.matting.engine import Guide
-from adamatte.matting.morphology import dilate, disk, erode
+from adamatte.matting.morphology import dilate, dilate_where, disk
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND
 from adamatte.video.memory import KeyframeMemory, PixelFeatures
 from adamatte.video.propagate import Motion, splat_labels
@@ -112,8 +112,7 @@ def _revealed_behind(prev_alpha: np.ndarray, carried: np.ndarray, motion: Motion
     covered = dilate(landed == FOREGROUND, np.ones((3, 3), np.uint8)) > 0
     revealed = motion.unsure & motion.changed & (carried >= 0.5) & ~covered
     outside = (carried < 0.02) & ~motion.unsure
-    near_outside = erode(~outside, disk(REVEAL_REACH)) == 0  # outside's dilation; its complement is the smaller mask
-    return revealed & near_outside
+    return dilate_where(outside, disk(REVEAL_REACH), revealed)
 
 
 def _enclosed(vetoed: np.ndarray, open_: np.ndarray) -> np.ndarray:
