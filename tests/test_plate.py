@@ -1,6 +1,8 @@
 """The background plate (video.plate): what the shot's background looked like where a matte cleared it,
 carried with the camera, and the veto of background the shot has already shown."""
 
+import functools
+
 import numpy as np
 
 from adamatte.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN
@@ -34,6 +36,12 @@ def test_the_plate_records_what_a_matte_cleared_and_keeps_what_the_subject_hides
     edge = background.copy()
     edge[:, 60:70] = 0.8 * background[:, 60:70] + 0.2 * np.array((0.9, 0.3, 0.1), np.float32)
     assert not plate.shows(lab_colour(edge))[:, 61:69].all(), "a 20% soft edge over the seen background is no longer the plate"
+    rng = np.random.default_rng(0)
+    middle = np.zeros((H, W), bool)
+    middle[5:20, 58:72] = True  # across the subject's edge, the box's own edges inside the frame
+    for where in (rng.random((H, W)) < 0.05, middle, np.pad(np.ones((10, 12), bool), ((0, H - 10), (W - 12, 0))), np.zeros((H, W), bool)):
+        for image in (subject, edge):  # asked about some pixels: the whole frame's answer there, and False elsewhere
+            assert np.array_equal(plate.shows(lab_colour(image), where), plate.shows(lab_colour(image)) & where)
 
 
 def test_the_plate_follows_the_camera_not_the_subject():
@@ -68,7 +76,7 @@ def test_background_the_shot_has_shown_is_vetoed_unless_the_previous_matte_firml
     labels[16:48, 50:56] = UNKNOWN  # the band over the painting, where the network is faintly unsure
     alpha = np.where(labels == FOREGROUND, 1.0, np.where(labels == UNKNOWN, 0.1, 0.0)).astype(np.float32)
     guide, _ = temporal_guide(prev_alpha, still_motion(), memory, features(image), trimap, weight=0.05,
-                              shows_plate=plate.shows(lab_colour(image)))
+                              shows_plate=functools.partial(plate.shows, lab_colour(image)))
     vetoed, firm = guide.veto(labels, alpha)
     assert firm[17:28, 51:55].all(), "the painting the shot has shown is background"
     assert not vetoed[31:39, 51:55].any(), "where frame t's matte firmly arrives it outweighs the plate"

@@ -17,7 +17,7 @@ def disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
 
 
-def _box(where: np.ndarray, kernel: np.ndarray) -> tuple[slice, slice] | None:
+def box_around(where: np.ndarray, kernel: np.ndarray) -> tuple[slice, slice] | None:
     """The box around the H×W mask's nonzero pixels grown by a centred odd kernel's reach, clipped to the frame
     (None: no pixel). Every pixel of the frame within the kernel of a pixel of `where` lies in it."""
     ky, kx = kernel.shape
@@ -36,7 +36,7 @@ def dilate(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     around the mask (outside it the dilation is 0; inside, every pixel's neighbourhood is the frame's)."""
     mask = mask.astype(np.uint8, copy=False)
     out = np.zeros_like(mask)
-    box = _box(mask, kernel)
+    box = box_around(mask, kernel)
     if box is not None:
         out[box] = cv2.dilate(np.ascontiguousarray(mask[box]), kernel)
     return out
@@ -46,7 +46,7 @@ def dilate_where(mask: np.ndarray, kernel: np.ndarray, where: np.ndarray) -> np.
     """dilate(mask, kernel) & where (H×W bool each): the dilation asked only at the pixels of `where`, so computed
     on the box around them (a few uncovered pixels beside the open background of a whole frame). H×W bool."""
     out = np.zeros(where.shape, bool)
-    box = _box(where, kernel)
+    box = box_around(where, kernel)
     if box is not None:
         out[box] = cv2.dilate(np.ascontiguousarray(mask[box], dtype=np.uint8), kernel).astype(bool) & where[box]
     return out

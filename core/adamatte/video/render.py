@@ -14,6 +14,7 @@ and chunked farm renders (which warm up from the nearest keyframe) reproduce one
 from __future__ import annotations
 
 import dataclasses
+import functools
 import signal
 import threading
 import time
@@ -164,7 +165,8 @@ class Renderer:
                     shows = None
                     if memory is not None:
                         background.follow(motion)
-                        shows = background.shows(features.lab)  # the frame's Lab, already in its features
+                        if background:  # asked by the veto about the pixels it may clear; the frame's Lab is in its features
+                            shows = functools.partial(background.shows, features.lab)
                     guided = temporal_guide(prev_alpha, motion, memory, features, trimap, weight=r.temporal, shows_plate=shows)
                     if guided is not None:
                         guided, seen = guided

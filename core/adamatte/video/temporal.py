@@ -26,6 +26,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -56,13 +58,14 @@ def carry_alpha(alpha: np.ndarray, motion: Motion) -> tuple[np.ndarray, np.ndarr
 
 
 def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory: KeyframeMemory | None,
-                   features: PixelFeatures, trimap: np.ndarray, *, weight: float, shows_plate: np.ndarray | None = None
+                   features: PixelFeatures, trimap: np.ndarray, *, weight: float, shows_plate: Callable[[np.ndarray], np.ndarray] | None = None
                    ) -> tuple[Guide, np.ndarray] | None:
     """The engine's guide for frame t+1, and where frame t's matte reached it (H×W bool, for the drift
     guard), from frame t's alpha (H×W, or None on a keyframe), the motion t -> t+1, the keyframe memory
     (None: no veto), frame t+1's pixel_features and input trimap (H×W {0, 0.5, 1}).
     weight: the pull to the carried alpha where the flow is sure (--temporal; 0: none).
-    shows_plate: H×W bool, where frame t+1 shows the background plate (video.plate), or None."""
+    shows_plate: shows_plate(where) -> H×W bool, which pixels of the H×W bool `where` show the background plate in
+    frame t+1 (video.plate's BackgroundPlate.shows), or None."""
     if prev_alpha is None or motion is None:
         return None
     carried, sure = carry_alpha(prev_alpha, motion)
@@ -86,7 +89,7 @@ def temporal_guide(prev_alpha: np.ndarray | None, motion: Motion | None, memory:
         )
         hard = kept & revealed & ~reached  # uncovered behind the subject: not the subject, whatever it looks like
         if shows_plate is not None:  # background the shot has shown, where frame t's matte does not firmly hold it
-            hard |= kept & shows_plate & ~firm
+            hard |= shows_plate(kept & ~firm)
         for candidates, below, strangers, is_hard in rules:
             if candidates.any():
                 (hard if is_hard else soft)[candidates] |= memory.subject_value(features, candidates, strangers=strangers) < below
