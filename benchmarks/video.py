@@ -34,6 +34,7 @@ import numpy as np
 
 from adamatte.io import read_image, read_matte, write_image
 from adamatte.matting.foreground import estimate_foreground
+from adamatte.matting.morphology import disk
 from adamatte.scoring.evaluate_video import clip_means, score_sequence
 from adamatte.demo import build_plate, clip_dir, contact_sheet
 from adamatte.video.plan import RenderRequest
@@ -46,7 +47,7 @@ W, H = 960, 540
 
 def band_trimap(alpha: np.ndarray, radius: int = 10) -> np.ndarray:
     """Trimap from an alpha: eroded sure-foreground and sure-background, the rest unknown."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    kernel = disk(radius)
     fg = cv2.erode((alpha > 0.95).astype(np.uint8), kernel, iterations=1)
     bg = cv2.erode((alpha < 0.05).astype(np.uint8), kernel, iterations=1)
     trimap = np.full(alpha.shape, 0.5, np.float32)

@@ -15,6 +15,7 @@ import numpy as np
 
 from adamatte.errors import InputError
 from adamatte.io.image import read_matte, write_image
+from adamatte.matting.morphology import disk
 
 BACKGROUND, UNKNOWN, FOREGROUND = 0, 1, 2
 SOLID = 0.98  # a frame's final alpha at or above which it is solid foreground to the next frame (at or below 1 - SOLID: background)
@@ -68,7 +69,7 @@ def labels_to_trimap(labels: np.ndarray) -> np.ndarray:
 def mask_to_trimap(mask: np.ndarray, band: int) -> np.ndarray:
     """H×W mask or roto (0-1) -> trimap {0, 0.5, 1} with a `band`-px unknown strip on its edge."""
     inside = (mask >= 0.5).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    kernel = disk(band)
     fg = cv2.erode(inside, kernel, iterations=1)
     bg = cv2.erode(1 - inside, kernel, iterations=1)
     trimap = np.full(mask.shape, 0.5, np.float32)

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from adamatte.matting.morphology import dilate_disk
+
 
 def unknown_mask(trimap: np.ndarray) -> np.ndarray:
     """H×W bool: where the trimap is unknown (128 of 255, or 0.5 of 1)."""
@@ -116,7 +118,7 @@ def mse_e3(pred: np.ndarray, gt: np.ndarray) -> float:
 def leak_percent(pred: np.ndarray, gt: np.ndarray, reach: int = 16) -> float:
     """Predicted alpha mass farther than `reach` px from the true matte (gt > 0), as a percentage of the
     true matte's own alpha mass: background matted in. pred, gt: H×W 0-1."""
-    near = cv2.dilate((gt > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
+    near = dilate_disk(gt > 0, reach)
     return float(pred[~near].sum() / max(float(gt.sum()), 1e-6) * 100)
 
 

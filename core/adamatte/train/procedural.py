@@ -21,6 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from adamatte.matting.morphology import disk
+
 SUPERSAMPLE = 4  # strands are drawn this many times larger, then averaged down: antialiased coverage
 
 
@@ -114,7 +116,7 @@ def blur_kernel(rng: np.random.Generator) -> np.ndarray:
         kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D(centre, float(rng.uniform(0, 180)), 1.0), (length, length))
     else:
         radius = int(rng.integers(2, 9))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2).astype(np.float32)
+        kernel = disk(radius).astype(np.float32)
     return kernel / kernel.sum()
 
 
