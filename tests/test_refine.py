@@ -80,6 +80,20 @@ def test_the_torch_solver_matches_scipys(system):
     assert np.abs(np.clip(ours, 0, 1) - np.clip(theirs, 0, 1)).mean() < 1e-3
 
 
+def test_a_band_with_nothing_but_background_to_hold_to_solves_to_zero_not_nan():
+    """A band touching only background, its prior 0 (all of it held off by the veto): the right-hand side is 0, and
+    conjugate gradients must not divide 0 by 0 once the residual is exactly 0."""
+    image, alpha, trimap = framed_sample()
+    labels = trimap_to_labels(trimap.astype(np.float32))
+    labels[labels == 2] = 0  # no foreground constraint anywhere
+    for method in ("knn", "mixed"):
+        out = refine_alpha(image, labels, np.zeros(labels.shape), method=method, prior_weight=0.25)
+        assert np.isfinite(out).all() and np.abs(out).max() < 1e-6, method
+    matrix, rhs = knn_system(image, labels == 1, np.zeros(labels.shape))
+    ours = solve_cg(matrix + 1e-8 * scipy.sparse.identity(len(rhs), format="csr"), rhs, np.full(len(rhs), 0.5))
+    assert np.isfinite(ours).all() and np.abs(ours).max() < 1e-3
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_knn_refinement_on_cuda_matches_the_cpu():
     image, alpha, trimap = framed_sample()

@@ -90,19 +90,22 @@ SOFT_VETO_WEIGHT = 0.25
 # change nor hands the previous frame's errors on (a soft edge eroded once stayed eroded: gt07 MAD
 # 5.29 -> 4.84, distractor 2.48 -> 2.38; 0.05 and 0.2 measured within 0.15 of it, benchmarks/journal/model.md).
 AGREEMENT = 0.1
-# ... except inside what it carried solid (alpha >= trimap.SOLID, SOLID_INSIDE px or more from its edge), where it pulls
-# SOLID_PULL times as hard whatever the network says. A propagated band that has grown over a subject's inside is where
-# the network hands back translucent guesses, and agreement alone let the subject fade frame by frame: the bedroom
-# footage's boy (960x540, --band 14) kept alpha mass 15,267 / 18,835 / 18,511 -> 18,480 / 21,846 / 21,276 at frames
-# 12 / 16 / 20; the distractor clip unchanged, gt07 3.63 / 3.55 / 0.59 / 0.22% -> 3.66 / 3.54 / 0.59 / 0.38%; 20x the
-# same within 0.03 (benchmarks/journal/model.md).
-SOLID_INSIDE = 3
-SOLID_PULL = 4.0
+# ... except where it carried solid (alpha >= trimap.SOLID) and the network still calls the pixel more foreground than
+# not (alpha >= HOLD_ABOVE): there it pulls SOLID_PULL times as hard. A propagated band that has grown over a subject's
+# inside is where the network hands back translucent guesses (0.8-0.9 on the bedroom boy's white shirt), and the solid
+# area, held only 3 px in from its edge, lost those few pixels every frame. Held right up to its edge, 40x the pull, and
+# let go where the network sees background there (a hand that has moved away, which a hold regardless left as a
+# floating blob on the judo demo), bundled weights, MAD / dtSSD / drift / worst leak: distractor 1.46 / 1.58 / 1.45 /
+# 0.37% -> 1.45 / 1.63 / 1.14 / 0.40%, gt07 3.52 / 3.50 / 0.60 / 0.15% -> 3.69 / 3.82 / 0.60 / 0.18%, the bedroom boy's
+# alpha mass at frame 21 11.8k -> 16.9k (20x: drift 1.22, gt07 3.60 / 3.69; benchmarks/journal/model.md).
+HOLD_ABOVE = 0.5
+SOLID_PULL = 40.0
 
 
-def solid_inside(alpha: np.ndarray) -> np.ndarray:
-    """H×W float32 0/1: where alpha (H×W 0-1) is at least trimap.SOLID and SOLID_INSIDE px or more inside that region."""
-    return (~dilate_disk(alpha < SOLID, SOLID_INSIDE)).astype(np.float32)
+def held_solid(carried: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """H×W float32 0/1: where the carried alpha (H×W 0-1) was solid (trimap.SOLID or more) and this frame's alpha
+    (H×W 0-1: the network's, after the veto) is at least HOLD_ABOVE."""
+    return ((carried >= SOLID) & (alpha >= HOLD_ABOVE)).astype(np.float32)
 
 
 @dataclass
@@ -114,7 +117,7 @@ class Guide:
     (firm ⊆ vetoed); the band solve takes the rest, pulled toward 0 (SOFT_VETO_WEIGHT).
     alpha: H×W 0-1, the previous frame's alpha carried here; weight: H×W >= 0, how strongly the
     band solve keeps to it (0 where the flow is not to be trusted), where it agrees with the
-    network's alpha (AGREEMENT) and, SOLID_PULL times as hard, wherever it was solid (solid_inside).
+    network's alpha (AGREEMENT) and, SOLID_PULL times as hard, where it was solid and still is to the network (held_solid).
     """
 
     veto: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
@@ -313,7 +316,8 @@ class MattingEngine:
             band = np.where(unsure, UNKNOWN, labels).astype(np.uint8)
             prior, weight = alpha, self.refine_prior
             if guide is not None and guide.alpha is not None:  # the network's alpha and the carried one, by weight
-                pull = guide.weight * (np.exp(-np.square((alpha - guide.alpha) / AGREEMENT)) + SOLID_PULL * solid_inside(guide.alpha))
+                agree = np.exp(-np.square((alpha - guide.alpha) / AGREEMENT))
+                pull = guide.weight * (agree + SOLID_PULL * held_solid(guide.alpha, alpha))
                 weight = self.refine_prior + pull
                 prior = np.where(weight > 0, (self.refine_prior * alpha + pull * guide.alpha) / np.maximum(weight, 1e-12), alpha)
             if held is not None:

@@ -167,16 +167,20 @@ def solve_cg(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, guess: np.ndarray
     p = z.clone()
     rz = torch.dot(r, z)
     stop = CG_RTOL * torch.linalg.vector_norm(b)
+    zero = torch.zeros((), dtype=torch.float32, device=device)
     for i in range(CG_MAXITER):
         if i % CG_CHECK_EVERY == 0 and torch.linalg.vector_norm(r) <= stop:
             break
         ap = a @ p
-        step = rz / torch.dot(p, ap)
+        # once the residual is exactly 0 (a right-hand side of 0: nothing but background constraints and no prior),
+        # p·Ap and r·z are 0 and their ratios NaN; the steps stay 0 instead (no sync: a GPU keeps running)
+        curvature = torch.dot(p, ap)
+        step = torch.where(curvature > 0, rz / curvature, zero)
         x += step * p
         r -= step * ap
         z = inverse_diagonal * r
         rz_next = torch.dot(r, z)
-        p = z + (rz_next / rz) * p
+        p = z + torch.where(rz > 0, rz_next / rz, zero) * p
         rz = rz_next
     return x.double().cpu().numpy()
 

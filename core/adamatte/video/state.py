@@ -68,8 +68,9 @@ PIXEL_SETTINGS = ("band", "propagation", "keyframe_memory", "temporal", "precisi
 # solve iterates in float32, the memory searches approximately; 14, the band solve's conjugate gradients run in torch
 # on the CPU too (refine.solve_cg); 15, what the veto's slack rule held off is solved, pulled toward background;
 # 16, the carried alpha pulls the band solve wherever it was solid, agreeing with the network or not; 17, the band
-# systems are built by compiled loops (matting.closed_form, refine._knn_rows), equal to ~1e-10.
-METHOD = 17
+# systems are built by compiled loops (matting.closed_form, refine._knn_rows), equal to ~1e-10; 18, it holds what was
+# solid right up to its edge, 40x as hard, where the network still calls it foreground (matting.engine.held_solid).
+METHOD = 18
 
 
 class Fingerprints:
